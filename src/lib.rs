@@ -8,3 +8,4 @@ pub mod eval;
 pub mod face;
 pub mod image;
 pub mod model;
+pub mod store;

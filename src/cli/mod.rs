@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 mod bench;
+mod calibrate;
 mod compare;
 mod eval;
 mod info;
@@ -32,6 +33,8 @@ pub struct Cli {
 enum Command {
     /// Compare the faces in two photos: score, decision and per-stage timings.
     Compare(compare::CompareArgs),
+    /// Calibrate decision thresholds at fixed false-accept rates on LFW people in no pair.
+    Calibrate(calibrate::CalibrateArgs),
     /// Evaluate on a data set with a standard protocol.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -46,6 +49,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Compare(args) => compare::run(&self.models, args),
+            Command::Calibrate(args) => calibrate::run(&self.models, args),
             Command::Eval(cmd) => eval::run(&self.models, cmd),
             Command::Bench(args) => bench::run(&self.models, args),
             Command::Info(args) => info::run(args),

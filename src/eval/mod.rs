@@ -1,11 +1,13 @@
 //! Evaluation: the LFW verification protocol, metrics and plots.
 
+mod calibrate;
 mod embed_set;
 pub mod lfw;
 pub mod metrics;
 mod plot;
 mod verification;
 
+pub use calibrate::{calibrate_lfw, threshold_at_far, CalibrationReport};
 pub use embed_set::{embed_images, EmbedSetError, EmbeddedImage};
 pub use plot::{draw_roc, PlotError};
 pub use verification::{evaluate_lfw, EvalError, FarPoint, LfwReport, StageMillis};

@@ -40,6 +40,11 @@ pub fn draw_roc(
         reason,
     };
     register_font().map_err(err)?;
+    let lowest = curves
+        .iter()
+        .flat_map(|(_, points)| points.iter().filter(|p| p.far >= 1e-4).map(|p| p.tar))
+        .fold(1.0f64, f64::min);
+    let y_min = ((lowest - 0.02) * 20.0).floor().clamp(0.0, 19.0) / 20.0;
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
         root.fill(&WHITE)?;
@@ -48,7 +53,7 @@ pub fn draw_roc(
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(55)
-            .build_cartesian_2d((1e-4f64..1.0f64).log_scale(), 0.0f64..1.0f64)?;
+            .build_cartesian_2d((1e-4f64..1.0f64).log_scale(), y_min..1.0f64)?;
         chart
             .configure_mesh()
             .x_desc("false accept rate")
@@ -68,6 +73,7 @@ pub fn draw_roc(
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
             .border_style(BLACK)
             .background_style(WHITE)
             .draw()?;

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::image::{crop_resize, resize_bilinear, RgbImage};
+use crate::image::{crop_resize, resize, RgbImage};
 use crate::model::{Model, ModelError};
 
 /// A detected face: box, confidence and five landmarks (eyes, nose, mouth corners).
@@ -73,6 +73,7 @@ pub struct Mtcnn {
     onet: Model,
     config: MtcnnConfig,
     scaled: RgbImage,
+    scratch: Vec<f32>,
     crop: RgbImage,
     candidates: Vec<Candidate>,
     level: Vec<Candidate>,
@@ -87,6 +88,7 @@ impl Mtcnn {
             onet: Model::load(&dir.join("onet.onnx"))?,
             config,
             scaled: RgbImage::default(),
+            scratch: Vec::new(),
             crop: RgbImage::default(),
             candidates: Vec::new(),
             level: Vec::new(),
@@ -120,7 +122,7 @@ impl Mtcnn {
             let scale = 12.0 / face;
             let w = ((img.width as f32 * scale).ceil() as usize).max(12);
             let h = ((img.height as f32 * scale).ceil() as usize).max(12);
-            resize_bilinear(img, w, h, &mut self.scaled);
+            resize(img, w, h, &mut self.scaled, &mut self.scratch);
             let out = self.pnet.run_image(&self.scaled)?;
             let (sx, sy) = (w as f32 / img.width as f32, h as f32 / img.height as f32);
             self.level.clear();

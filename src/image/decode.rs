@@ -58,14 +58,15 @@ fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, String> {
     let data = decoder.decode().map_err(|e| format!("JPEG: {e:?}"))?;
     let info = decoder.info().ok_or("JPEG: no header")?;
     let (width, height) = (info.width as usize, info.height as usize);
-    if data.len() != width * height * 3 {
-        return Err(format!("JPEG: {} bytes for {width}x{height}", data.len()));
+    match data.len() / (width * height).max(1) {
+        3 => Ok(RgbImage {
+            width,
+            height,
+            data,
+        }),
+        1 => Ok(RgbImage::from_grey(width, height, &data)),
+        _ => Err(format!("JPEG: {} bytes for {width}x{height}", data.len())),
     }
-    Ok(RgbImage {
-        width,
-        height,
-        data,
-    })
 }
 
 fn decode_png(bytes: &[u8]) -> Result<RgbImage, String> {

@@ -5,7 +5,7 @@ mod resize;
 mod warp;
 
 pub use decode::{decode, load, ImageError};
-pub use resize::{crop_resize, resize_bilinear};
+pub use resize::{crop_resize, resize};
 pub use warp::{warp_affine, Affine};
 
 /// An interleaved 8-bit RGB image (`width * height * 3` bytes, row-major).

@@ -50,43 +50,77 @@ fn store(out: &mut [u8], v: [f32; 3]) {
     }
 }
 
-/// Resizes `src` to `width x height` into `out` (half-pixel-centre bilinear;
-/// a 2x2 box pre-filter is applied per halving so large reductions do not alias).
-pub fn resize_bilinear(src: &RgbImage, width: usize, height: usize, out: &mut RgbImage) {
+/// Resizes `src` to `width x height` into `out`: area averaging when
+/// shrinking (each output pixel is the mean of the source area it covers, so
+/// large reductions do not alias), half-pixel-centre bilinear when enlarging.
+/// `scratch` is a reused intermediate buffer.
+pub fn resize(
+    src: &RgbImage,
+    width: usize,
+    height: usize,
+    out: &mut RgbImage,
+    scratch: &mut Vec<f32>,
+) {
     out.reshape(width, height);
     let sx = src.width as f32 / width as f32;
     let sy = src.height as f32 / height as f32;
-    for v in 0..height {
-        let y = (v as f32 + 0.5) * sy - 0.5;
+    if sx <= 1.0 || sy <= 1.0 {
+        for v in 0..height {
+            let y = (v as f32 + 0.5) * sy - 0.5;
+            for u in 0..width {
+                let x = (u as f32 + 0.5) * sx - 0.5;
+                store(
+                    &mut out.data[(v * width + u) * 3..][..3],
+                    sample(src, x, y, Border::Clamp),
+                );
+            }
+        }
+        return;
+    }
+    // Horizontal pass: src.height rows of `width` averaged pixels.
+    scratch.clear();
+    scratch.resize(width * src.height * 3, 0.0);
+    for y in 0..src.height {
+        let row = &src.data[y * src.width * 3..][..src.width * 3];
         for u in 0..width {
-            let x = (u as f32 + 0.5) * sx - 0.5;
-            let p = if sx >= 2.0 || sy >= 2.0 {
-                box_sample(src, x, y, sx, sy)
-            } else {
-                sample(src, x, y, Border::Clamp)
-            };
-            store(&mut out.data[(v * width + u) * 3..][..3], p);
+            let acc = &mut scratch[(y * width + u) * 3..][..3];
+            for_covered(u, sx, src.width, |x, w| {
+                for c in 0..3 {
+                    acc[c] += w * row[x * 3 + c] as f32;
+                }
+            });
+        }
+    }
+    // Vertical pass.
+    let norm = 1.0 / (sx * sy);
+    for v in 0..height {
+        for u in 0..width {
+            let mut acc = [0f32; 3];
+            for_covered(v, sy, src.height, |y, w| {
+                let p = &scratch[(y * width + u) * 3..][..3];
+                for c in 0..3 {
+                    acc[c] += w * p[c];
+                }
+            });
+            store(
+                &mut out.data[(v * width + u) * 3..][..3],
+                acc.map(|a| a * norm),
+            );
         }
     }
 }
 
-/// Averages bilinear samples over the footprint of one output pixel.
-fn box_sample(src: &RgbImage, x: f32, y: f32, sx: f32, sy: f32) -> [f32; 3] {
-    let nx = sx.ceil() as usize;
-    let ny = sy.ceil() as usize;
-    let mut acc = [0f32; 3];
-    for j in 0..ny {
-        let yy = y - sy / 2.0 + (j as f32 + 0.5) * sy / ny as f32;
-        for i in 0..nx {
-            let xx = x - sx / 2.0 + (i as f32 + 0.5) * sx / nx as f32;
-            let p = sample(src, xx, yy, Border::Clamp);
-            for c in 0..3 {
-                acc[c] += p[c];
-            }
-        }
+/// Calls `f(source index, coverage)` for each source pixel that output pixel
+/// `i` covers when `scale` source pixels make one output pixel.
+fn for_covered(i: usize, scale: f32, len: usize, mut f: impl FnMut(usize, f32)) {
+    let start = i as f32 * scale;
+    let end = (start + scale).min(len as f32);
+    let mut k = start.floor() as usize;
+    while (k as f32) < end && k < len {
+        let w = (end.min(k as f32 + 1.0) - start.max(k as f32)).max(0.0);
+        f(k, w);
+        k += 1;
     }
-    let n = (nx * ny) as f32;
-    [acc[0] / n, acc[1] / n, acc[2] / n]
 }
 
 /// Cuts the box `[x1, y1, x2, y2]` (inclusive pixel corners, may reach outside
@@ -128,17 +162,33 @@ mod tests {
     fn identity_resize_keeps_pixels() {
         let src = gradient(8, 6);
         let mut out = RgbImage::default();
-        resize_bilinear(&src, 8, 6, &mut out);
+        resize(&src, 8, 6, &mut out, &mut Vec::new());
         assert_eq!(out, src);
     }
 
     #[test]
-    fn downscale_by_two_averages_neighbours() {
+    fn downscale_averages_the_covered_area() {
         let src = gradient(8, 8);
         let mut out = RgbImage::default();
-        resize_bilinear(&src, 4, 4, &mut out);
+        let mut scratch = Vec::new();
+        resize(&src, 4, 4, &mut out, &mut scratch);
         // output pixel 1 covers source columns 2 and 3: red 20 and 30.
         assert_eq!(out.pixel(1, 0)[0], 25);
+        // 8 -> 3: output pixel 1 covers columns 2.67..5.33: (1/3*20 + 30 + 40 + 1/3*50) / (8/3).
+        resize(&src, 3, 3, &mut out, &mut scratch);
+        assert_eq!(out.pixel(1, 0)[0], 35);
+        assert_eq!(out.pixel(0, 2)[1], 61);
+    }
+
+    #[test]
+    fn enlarging_interpolates() {
+        let src = gradient(2, 1);
+        let mut out = RgbImage::default();
+        resize(&src, 4, 1, &mut out, &mut Vec::new());
+        assert_eq!(
+            out.data.iter().step_by(3).copied().collect::<Vec<_>>(),
+            vec![0, 3, 8, 10]
+        );
     }
 
     #[test]

@@ -202,6 +202,16 @@ impl Manifest {
         toml::to_string_pretty(self).expect("a manifest always serialises")
     }
 
+    /// Writes the manifest atomically (write, fsync, rename), keeping the old one as `X.toml.bak`.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        crate::store::write_atomic(path, self.to_toml().as_bytes()).map_err(|e| {
+            ModelError::Manifest {
+                path: path.to_path_buf(),
+                reason: e.source.to_string(),
+            }
+        })
+    }
+
     /// The threshold calibrated for false-accept rate `far`, if there is one.
     pub fn threshold_at(&self, far: f64) -> Option<&Threshold> {
         self.thresholds
@@ -249,5 +259,69 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+role = "face-embed"
+sha256 = "69ab9e363111321043c55489cd30b5107e30c987b90a2834d61dc6eaea53b866"
+distance = "cosine"
+embedding_dim = 192
+thresholds = [{ far = 0.001, value = 0.45, tar = 0.97 }]
+
+[input]
+name = "input"
+shape = [1, 3, 112, 112]
+layout = "nchw"
+color = "rgb"
+mean = [127.5, 127.5, 127.5]
+scale = 0.0078125
+
+[[outputs]]
+name = "embeddings"
+meaning = "embedding"
+
+[provenance]
+package = "npm:x@1"
+source_file = "a.tflite"
+source_sha256 = "00"
+licence = "MIT"
+
+[transform]
+tool = "test"
+"#;
+
+    #[test]
+    fn parses_and_round_trips() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.role, Role::FaceEmbed);
+        assert_eq!(m.threshold_at(1e-3).unwrap().value, 0.45);
+        assert!(m.threshold_at(1e-2).is_none());
+        assert_eq!(m.transform.quantization, "none");
+        assert_eq!(Manifest::parse(&m.to_toml()).unwrap(), m);
+    }
+
+    #[test]
+    fn a_typo_is_named() {
+        let e = Manifest::parse(&GOOD.replace("embedding_dim", "embeding_dim")).unwrap_err();
+        assert!(e.contains("embeding_dim"), "{e}");
+    }
+
+    #[test]
+    fn inconsistent_values_are_refused() {
+        let e =
+            Manifest::parse(&GOOD.replace("shape = [1, 3, 112, 112]", "shape = [1, 1, 112, 112]"))
+                .unwrap_err();
+        assert!(e.contains("channels"), "{e}");
+        let e = Manifest::parse(&GOOD.replace("far = 0.001", "far = 1.5")).unwrap_err();
+        assert!(e.contains("far"), "{e}");
+        let e = Manifest::parse(&GOOD.replace("69ab9e", "zz")).unwrap_err();
+        assert!(e.contains("sha256"), "{e}");
+        let e = Manifest::parse(&GOOD.replace("distance = \"cosine\"\n", "")).unwrap_err();
+        assert!(e.contains("distance"), "{e}");
     }
 }

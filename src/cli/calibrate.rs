@@ -1,0 +1,87 @@
+//! `siamedge calibrate lfw`: decision thresholds for this exact model file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use siamedge::eval::calibrate_lfw;
+use siamedge::face::MtcnnConfig;
+use siamedge::model::{sha256_hex, Manifest};
+
+/// Arguments of `calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// LFW folder (pairs.txt + images/); only people who appear in no pair are used.
+    #[arg(long)]
+    data: PathBuf,
+    /// False-accept rates to calibrate, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1e-2, 1e-3, 1e-4])]
+    far: Vec<f64>,
+    /// Worker threads.
+    #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
+    threads: usize,
+    /// Write the thresholds into the embedding model's manifest (old one kept as .bak).
+    #[arg(long)]
+    write: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `calibrate`.
+pub fn run(models: &Path, args: CalibrateArgs) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} embedding {pos}/{len} calibration images [{elapsed_precise}] {wide_bar}",
+    )?);
+    let report = calibrate_lfw(
+        models,
+        &args.data,
+        &args.far,
+        MtcnnConfig::default(),
+        args.threads,
+        &|n| bar.set_length(n as u64),
+        &|| bar.inc(1),
+    )
+    .with_context(|| format!("calibrating on {}", args.data.display()))?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.describe());
+        println!(
+            "detector missed {} of {} images",
+            report.detector_misses, report.images
+        );
+        for t in &report.thresholds {
+            println!(
+                "  FAR {:<8} threshold {:.4}  TAR {:.2} %",
+                format!("{:e}", t.far),
+                t.value,
+                t.tar * 100.0
+            );
+        }
+    }
+    if args.write {
+        let model = models.join("MobileFaceNet.onnx");
+        let path = Manifest::path_for(&model);
+        let mut manifest = Manifest::load(&path)?;
+        let bytes =
+            std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
+        anyhow::ensure!(
+            sha256_hex(&bytes) == manifest.sha256,
+            "{} does not describe {}",
+            path.display(),
+            model.display()
+        );
+        manifest.thresholds = report.thresholds.clone();
+        manifest.thresholds_calibrated_on = report.describe();
+        manifest.save(&path)?;
+        eprintln!(
+            "wrote thresholds into {} (previous manifest kept as .bak)",
+            path.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Durable writes of user data: write a temporary file, fsync it, keep the old
+//! file as `NAME.bak`, then rename into place and fsync the folder.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be written safely.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    /// The file being written.
+    pub path: PathBuf,
+    /// The underlying error.
+    pub source: std::io::Error,
+}
+
+/// The backup path kept for `path`: `NAME.bak` beside it.
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".bak");
+    path.with_file_name(name)
+}
+
+/// Atomically replaces `path` with `bytes`; an existing file is kept as `NAME.bak`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let err = |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    if path.exists() {
+        fs::copy(path, backup_path(path)).map_err(err)?;
+    }
+    fs::rename(&tmp, path).map_err(err)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir).and_then(|d| d.sync_all()).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_keeps_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("gallery.bin");
+        write_atomic(&p, b"one").unwrap();
+        assert!(!backup_path(&p).exists());
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read(backup_path(&p)).unwrap(), b"one");
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 2, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_missing_folder_is_a_clear_error() {
+        let e = write_atomic(Path::new("/nonexistent-dir/x.toml"), b"x").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent-dir/x.toml"));
+    }
+}
