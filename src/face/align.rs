@@ -64,13 +64,10 @@ pub fn centre_crop_face(img: &RgbImage, out: &mut RgbImage) {
     let side = 0.55 * img.width.min(img.height) as f32;
     let cx = img.width as f32 / 2.0;
     let cy = img.height as f32 / 2.0 - 0.028 * img.height as f32;
-    let half = (side - 1.0) / 2.0;
-    crate::image::crop_resize(
-        img,
-        [cx - half, cy - half, cx + half, cy + half],
-        ALIGNED_SIZE,
-        out,
-    );
+    let s = side / ALIGNED_SIZE as f32;
+    let (x0, y0) = (cx - side / 2.0, cy - side / 2.0);
+    let to_src = Affine([s, 0.0, x0 + 0.5 * s - 0.5, 0.0, s, y0 + 0.5 * s - 0.5]);
+    warp_affine(img, &to_src, ALIGNED_SIZE, ALIGNED_SIZE, out);
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use crate::model::{Model, ModelError};
 pub struct Liveness {
     model: Model,
     crop: RgbImage,
+    patch: RgbImage,
+    scratch: Vec<f32>,
 }
 
 impl Liveness {
@@ -19,6 +21,8 @@ impl Liveness {
         Ok(Liveness {
             model: Model::load(path)?,
             crop: RgbImage::default(),
+            patch: RgbImage::default(),
+            scratch: Vec::new(),
         })
     }
 
@@ -27,7 +31,14 @@ impl Liveness {
     pub fn score(&mut self, img: &RgbImage, bbox: [f32; 4]) -> Result<f32, ModelError> {
         let (w, h) = self.model.image_size().unwrap_or((256, 256));
         debug_assert_eq!(w, h);
-        crop_resize(img, bbox, w, &mut self.crop);
+        crop_resize(
+            img,
+            bbox,
+            w,
+            &mut self.crop,
+            &mut self.patch,
+            &mut self.scratch,
+        );
         let out = self.model.run_image(&self.crop)?;
         let (pred, mask) = (out.values(0), out.values(1));
         Ok(pred.iter().zip(mask).map(|(p, m)| p.abs() * m).sum())

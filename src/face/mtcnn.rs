@@ -74,6 +74,7 @@ pub struct Mtcnn {
     config: MtcnnConfig,
     scaled: RgbImage,
     scratch: Vec<f32>,
+    patch: RgbImage,
     crop: RgbImage,
     candidates: Vec<Candidate>,
     level: Vec<Candidate>,
@@ -89,6 +90,7 @@ impl Mtcnn {
             config,
             scaled: RgbImage::default(),
             scratch: Vec::new(),
+            patch: RgbImage::default(),
             crop: RgbImage::default(),
             candidates: Vec::new(),
             level: Vec::new(),
@@ -150,7 +152,14 @@ impl Mtcnn {
         let threshold = self.config.thresholds[1];
         let mut kept = Vec::with_capacity(self.candidates.len());
         for c in &self.candidates {
-            crop_resize(img, c.bbox, 24, &mut self.crop);
+            crop_resize(
+                img,
+                c.bbox,
+                24,
+                &mut self.crop,
+                &mut self.patch,
+                &mut self.scratch,
+            );
             let out = self.rnet.run_image(&self.crop)?;
             let score = out.values(0)[1];
             if score > threshold {
@@ -176,7 +185,14 @@ impl Mtcnn {
         let mut faces = Vec::new();
         let mut kept = Vec::new();
         for c in &self.candidates {
-            crop_resize(img, c.bbox, 48, &mut self.crop);
+            crop_resize(
+                img,
+                c.bbox,
+                48,
+                &mut self.crop,
+                &mut self.patch,
+                &mut self.scratch,
+            );
             let out = self.onet.run_image(&self.crop)?;
             let score = out.values(0)[1];
             if score <= threshold {

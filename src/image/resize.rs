@@ -123,23 +123,34 @@ fn for_covered(i: usize, scale: f32, len: usize, mut f: impl FnMut(usize, f32)) 
     }
 }
 
-/// Cuts the box `[x1, y1, x2, y2]` (inclusive pixel corners, may reach outside
-/// the image, which reads black) and resizes it to `size x size` into `out`.
-pub fn crop_resize(src: &RgbImage, b: [f32; 4], size: usize, out: &mut RgbImage) {
-    out.reshape(size, size);
-    let bw = b[2] - b[0] + 1.0;
-    let bh = b[3] - b[1] + 1.0;
-    let (sx, sy) = (bw / size as f32, bh / size as f32);
-    for v in 0..size {
-        let y = b[1] + (v as f32 + 0.5) * sy - 0.5;
-        for u in 0..size {
-            let x = b[0] + (u as f32 + 0.5) * sx - 0.5;
-            store(
-                &mut out.data[(v * size + u) * 3..][..3],
-                sample(src, x, y, Border::Zero),
-            );
+/// Cuts the box `[x1, y1, x2, y2]` (inclusive pixel corners, rounded to whole
+/// pixels; parts outside the image read black) into `patch`, then resizes it
+/// to `size x size` into `out` with [`resize`]. `patch` and `scratch` are
+/// reused buffers.
+pub fn crop_resize(
+    src: &RgbImage,
+    b: [f32; 4],
+    size: usize,
+    out: &mut RgbImage,
+    patch: &mut RgbImage,
+    scratch: &mut Vec<f32>,
+) {
+    let (x1, y1) = (b[0].round() as i64, b[1].round() as i64);
+    let w = (b[2].round() as i64 - x1 + 1).max(1) as usize;
+    let h = (b[3].round() as i64 - y1 + 1).max(1) as usize;
+    patch.reshape(w, h);
+    patch.data.fill(0);
+    let xs = x1.max(0)..(x1 + w as i64).min(src.width as i64);
+    for y in y1.max(0)..(y1 + h as i64).min(src.height as i64) {
+        if xs.is_empty() {
+            break;
         }
+        let from = (y as usize * src.width + xs.start as usize) * 3;
+        let to = ((y - y1) as usize * w + (xs.start - x1) as usize) * 3;
+        let n = (xs.end - xs.start) as usize * 3;
+        patch.data[to..to + n].copy_from_slice(&src.data[from..from + n]);
     }
+    resize(patch, size, size, out, scratch);
 }
 
 #[cfg(test)]
@@ -194,10 +205,36 @@ mod tests {
     #[test]
     fn crop_outside_reads_black() {
         let src = gradient(4, 4);
-        let mut out = RgbImage::default();
-        crop_resize(&src, [-4.0, -4.0, -1.0, -1.0], 4, &mut out);
+        let (mut out, mut patch, mut scratch) =
+            (RgbImage::default(), RgbImage::default(), Vec::new());
+        crop_resize(
+            &src,
+            [-4.0, -4.0, -1.0, -1.0],
+            4,
+            &mut out,
+            &mut patch,
+            &mut scratch,
+        );
         assert!(out.data.iter().all(|&v| v == 0));
-        crop_resize(&src, [0.0, 0.0, 3.0, 3.0], 4, &mut out);
+        crop_resize(
+            &src,
+            [0.0, 0.0, 3.0, 3.0],
+            4,
+            &mut out,
+            &mut patch,
+            &mut scratch,
+        );
         assert_eq!(out, src);
+        crop_resize(
+            &src,
+            [2.0, 1.0, 5.0, 4.0],
+            4,
+            &mut out,
+            &mut patch,
+            &mut scratch,
+        );
+        assert_eq!(out.pixel(0, 0), src.pixel(2, 1));
+        assert_eq!(out.pixel(1, 2), src.pixel(3, 3));
+        assert_eq!(out.pixel(2, 0), [0, 0, 0]);
     }
 }
