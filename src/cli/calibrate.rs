@@ -3,13 +3,21 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use siamedge::eval::calibrate_lfw;
 use siamedge::face::MtcnnConfig;
 use siamedge::model::{sha256_hex, Manifest};
 
-/// Arguments of `calibrate`.
+/// Calibration sets.
+#[derive(Debug, Subcommand)]
+pub enum CalibrateCommand {
+    /// LFW people who appear in no View-2 pair: every pair of their images is
+    /// scored, and each threshold admits at most its FAR of the impostor pairs.
+    Lfw(CalibrateArgs),
+}
+
+/// Arguments of `calibrate lfw`.
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// LFW folder (pairs.txt + images/); only people who appear in no pair are used.
@@ -30,7 +38,8 @@ pub struct CalibrateArgs {
 }
 
 /// Runs `calibrate`.
-pub fn run(models: &Path, args: CalibrateArgs) -> anyhow::Result<()> {
+pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
+    let CalibrateCommand::Lfw(args) = cmd;
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
         "{spinner} embedding {pos}/{len} calibration images [{elapsed_precise}] {wide_bar}",

@@ -34,7 +34,8 @@ enum Command {
     /// Compare the faces in two photos: score, decision and per-stage timings.
     Compare(compare::CompareArgs),
     /// Calibrate decision thresholds at fixed false-accept rates on LFW people in no pair.
-    Calibrate(calibrate::CalibrateArgs),
+    #[command(subcommand)]
+    Calibrate(calibrate::CalibrateCommand),
     /// Evaluate on a data set with a standard protocol.
     #[command(subcommand)]
     Eval(eval::EvalCommand),

@@ -1,0 +1,8 @@
+//! Host tools for siamedge: import TFLite models to clean NCHW ONNX graphs and
+//! check their parity with a reference interpreter.
+
+pub mod import;
+pub mod npy;
+pub mod onnx_writer;
+pub mod parity;
+pub mod tflite;

@@ -1,0 +1,133 @@
+//! `siamedge-quantize`: host tools for siamedge models.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use siamedge_quantize::import::{import_file, ImportOptions};
+use siamedge_quantize::parity;
+
+/// Host tools for siamedge models: import TFLite models to ONNX and check
+/// that the ONNX files compute what the TFLite originals do.
+#[derive(Debug, Parser)]
+#[command(name = "siamedge-quantize", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert a TFLite model to ONNX (NCHW, batch 1, opset 13).
+    ///
+    /// Float16 weights are widened to float32, constants folded, PReLU idioms
+    /// fused, and layout tracked so that the graph needs no transposes. Graph
+    /// inputs and outputs keep their TFLite names; the output is written
+    /// atomically, and the same input always gives the same bytes.
+    Import {
+        /// The TFLite model to read.
+        input: PathBuf,
+        /// The ONNX file to write.
+        output: PathBuf,
+        /// Make H and W of the rank-4 input symbolic, with these two names
+        /// (TFLite axes 1 and 2), e.g. `--symbolic-spatial h,w` for P-Net.
+        #[arg(long, value_delimiter = ',', value_name = "AXIS1,AXIS2")]
+        symbolic_spatial: Option<Vec<String>>,
+    },
+    /// Check imported ONNX models against reference outputs.
+    ///
+    /// CASES holds one folder per model (named after MODELS/<model>.onnx)
+    /// with one folder per case: input0.npy.. (NHWC, float32) and
+    /// output0.npy.. as written by quantize/scripts/tflite_reference.py. Each
+    /// case runs through the siamedge runtime; the check passes when
+    /// max|ours - ref| / max|ref| <= the tolerance for every output.
+    Parity {
+        /// Folder of reference cases.
+        #[arg(long)]
+        cases: PathBuf,
+        /// Folder holding <model>.onnx for each case folder.
+        models: PathBuf,
+        /// Relative max error allowed.
+        #[arg(long, default_value_t = 1e-4)]
+        tolerance: f64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Import {
+            input,
+            output,
+            symbolic_spatial,
+        } => {
+            let symbolic_spatial = match symbolic_spatial {
+                None => None,
+                Some(names) => match <[String; 2]>::try_from(names) {
+                    Ok(names) => Some(names),
+                    Err(names) => bail!("--symbolic-spatial takes two names, got {names:?}"),
+                },
+            };
+            let summary = import_file(&input, &output, &ImportOptions { symbolic_spatial })?;
+            let r = &summary.report;
+            let list = |m: &std::collections::BTreeMap<String, usize>| {
+                m.iter()
+                    .map(|(k, v)| format!("{k} x{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!("read     {}", input.display());
+            println!(
+                "mapped   {} TFLite ops: {}",
+                r.tflite_ops.values().sum::<usize>(),
+                list(&r.tflite_ops)
+            );
+            println!(
+                "fused    {} PReLU idioms into relu(x) + slope*min(x,0); folded {} constant ops",
+                r.prelus, r.folded
+            );
+            println!("nodes    {} ONNX nodes: {}", r.nodes, list(&r.onnx_ops));
+            println!("params   {}", r.params);
+            println!(
+                "wrote    {} ({} bytes, sha256 {})",
+                summary.output.display(),
+                summary.bytes,
+                summary.sha256
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Parity {
+            cases,
+            models,
+            tolerance,
+            json,
+        } => {
+            let report = parity::run(&cases, &models, tolerance)
+                .with_context(|| format!("parity check of {}", cases.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
