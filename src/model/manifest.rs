@@ -199,7 +199,7 @@ impl Manifest {
 
     /// Serialises the manifest as TOML.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("a manifest always serialises")
+        toml::to_string(self).expect("a manifest always serialises")
     }
 
     /// Writes the manifest atomically (write, fsync, rename), keeping the old one as `X.toml.bak`.

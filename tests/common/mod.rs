@@ -22,7 +22,8 @@ pub fn models() -> PathBuf {
     dir
 }
 
-/// A demo photo from `models/build/samples`.
+/// A demo photo from `models/build/samples` (not every test binary uses it).
+#[allow(dead_code)]
 pub fn sample(name: &str) -> PathBuf {
     let p = root().join("models/build/samples").join(name);
     assert!(
