@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum LfwError {
     /// `pairs.txt` could not be read.
-    #[error("cannot read {path}: {source}. Pass --data pointing at an LFW folder holding pairs.txt and images/")]
+    #[error("cannot read {path}: {error}. Pass --data pointing at an LFW folder holding pairs.txt and images/")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// `pairs.txt` is malformed.
     #[error("{path} line {line}: {reason}")]
@@ -45,9 +45,9 @@ pub fn image_path(root: &Path, name: &str, index: usize) -> PathBuf {
 /// Reads `root/pairs.txt`.
 pub fn read_pairs(root: &Path) -> Result<Vec<LfwPair>, LfwError> {
     let path = root.join("pairs.txt");
-    let text = std::fs::read_to_string(&path).map_err(|source| LfwError::Io {
+    let text = std::fs::read_to_string(&path).map_err(|error| LfwError::Io {
         path: path.clone(),
-        source,
+        error,
     })?;
     parse_pairs(root, &text).map_err(|(line, reason)| LfwError::Parse { path, line, reason })
 }

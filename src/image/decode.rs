@@ -13,10 +13,10 @@ use super::RgbImage;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// The file could not be read.
-    #[error("cannot read image {path}: {source}")]
+    #[error("cannot read image {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The bytes are not a supported or valid image.
     #[error("cannot decode image {what}: {reason}")]
@@ -25,9 +25,9 @@ pub enum ImageError {
 
 /// Reads and decodes the image at `path`.
 pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
-    let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+    let bytes = std::fs::read(path).map_err(|error| ImageError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     decode(&bytes).map_err(|e| match e {
         ImageError::Decode { reason, .. } => ImageError::Decode {

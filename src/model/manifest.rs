@@ -207,7 +207,7 @@ impl Manifest {
         crate::store::write_atomic(path, self.to_toml().as_bytes()).map_err(|e| {
             ModelError::Manifest {
                 path: path.to_path_buf(),
-                reason: e.source.to_string(),
+                reason: e.error.to_string(),
             }
         })
     }

@@ -32,6 +32,12 @@ pub struct Model {
 impl Model {
     /// Loads `path` (an `.onnx` file) and the manifest `X.toml` beside it.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::Load {
+                path: path.to_path_buf(),
+                reason: "no such file".into(),
+            });
+        }
         let manifest = Manifest::load_for(path)?;
         let bytes = std::fs::read(path).map_err(|e| ModelError::Load {
             path: path.to_path_buf(),

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 /// Why a file could not be written safely.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}: {error}")]
 pub struct WriteError {
     /// The file being written.
     pub path: PathBuf,
     /// The underlying error.
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// The backup path kept for `path`: `NAME.bak` beside it.
@@ -24,9 +24,9 @@ pub fn backup_path(path: &Path) -> PathBuf {
 
 /// Atomically replaces `path` with `bytes`; an existing file is kept as `NAME.bak`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let err = |source| WriteError {
+    let err = |error| WriteError {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(format!(".tmp{}", std::process::id()));

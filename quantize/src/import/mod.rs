@@ -127,7 +127,7 @@ pub fn import_file(
     let encoded = prost::Message::encode_to_vec(&model);
     siamedge::store::write_atomic(output, &encoded).map_err(|e| ImportError::Write {
         path: output.to_path_buf(),
-        error: e.source,
+        error: e.error,
     })?;
     Ok(ImportSummary {
         report,
