@@ -383,7 +383,7 @@ mod tests {
     fn pnet_cells_map_back_to_image_boxes() {
         let shape = [1, 2, 2, 3];
         let mut prob = vec![0.0; 12];
-        prob[6 + 1 * 3 + 2] = 0.95; // face channel, x = 1, y = 2
+        prob[6 + 3 + 2] = 0.95; // face channel (offset 6), x = 1 (stride 3), y = 2
         let reg = vec![0.0; 24];
         let mut out = Vec::new();
         collect_pnet(&shape, &prob, &reg, [0.5, 0.5], 0.6, &mut out);

@@ -36,8 +36,8 @@ pub(super) fn sample(src: &RgbImage, x: f32, y: f32, border: Border) -> [f32; 3]
                 }
             }
             let i = (py as usize * src.width + px as usize) * 3;
-            for c in 0..3 {
-                acc[c] += w * src.data[i + c] as f32;
+            for (a, &v) in acc.iter_mut().zip(&src.data[i..i + 3]) {
+                *a += w * v as f32;
             }
         }
     }

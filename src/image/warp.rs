@@ -71,7 +71,7 @@ mod tests {
     #[test]
     fn translation_shifts_pixels() {
         let mut src = RgbImage::new(4, 4);
-        src.data[(1 * 4 + 2) * 3] = 200;
+        src.data[(4 + 2) * 3] = 200; // pixel (2, 1) of a 4-wide image
         let mut out = RgbImage::default();
         warp_affine(
             &src,
