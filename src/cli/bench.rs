@@ -77,7 +77,7 @@ fn time_pipeline(
     runs: usize,
 ) -> anyhow::Result<PipelineLatency> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let img = image::decode(&bytes).with_context(|| format!("decoding {}", path.display()))?;
+    image::decode(&bytes).with_context(|| format!("decoding {}", path.display()))?;
     let decode = measure(warmup, runs, || image::decode(&bytes).map(|_| ()))?;
     let mut embedding = Vec::new();
     let mut stages: [Vec<Duration>; 3] = Default::default();
@@ -92,7 +92,6 @@ fn time_pipeline(
         }
         Ok(())
     })?;
-    drop(img);
     let [detect, align, embed] = stages.map(|mut s| Latency::from_samples(&mut s[warmup..]));
     Ok(PipelineLatency {
         image: path.display().to_string(),

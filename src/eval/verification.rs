@@ -12,7 +12,7 @@ use super::lfw::{read_pairs, LfwError};
 use super::metrics::{at_far, auc, kfold_accuracy, mean_std, roc, RocPoint, ScoredPair};
 use crate::distance::similarity;
 use crate::face::MtcnnConfig;
-use crate::model::{sha256_hex, Manifest};
+use crate::model::Manifest;
 
 /// TAR at a fixed FAR, with the threshold that gives it.
 #[derive(Debug, Clone, Serialize)]
@@ -30,7 +30,7 @@ pub struct FarPoint {
 pub struct LfwReport {
     /// Embedding model file.
     pub model: String,
-    /// sha256 of the embedding model file.
+    /// sha256 of the embedding model file (checked against the file when the models loaded).
     pub model_sha256: String,
     /// Number of pairs scored.
     pub pairs: usize,
@@ -154,13 +154,9 @@ pub fn evaluate_lfw(
         .filter(|(_, e)| e.result.face.is_none())
         .map(|(p, _)| p.display().to_string())
         .collect();
-    let model_bytes = std::fs::read(&model_path).map_err(|e| crate::model::ModelError::Load {
-        path: model_path.clone(),
-        reason: e.to_string(),
-    })?;
     let report = LfwReport {
         model: model_path.display().to_string(),
-        model_sha256: sha256_hex(&model_bytes),
+        model_sha256: manifest.sha256.clone(),
         pairs: scored.len(),
         images: paths.len(),
         fold_threshold: folds.iter().map(|f| f.threshold).collect(),

@@ -66,17 +66,22 @@ impl std::fmt::Debug for Network {
 impl Network {
     /// Loads `path`, fixes each input's shape (symbols stay symbolic), and optimises.
     pub fn load(path: &Path, input_shapes: &[Vec<Dim>]) -> Result<Network, ModelError> {
+        Network::from_bytes(path, &read_model(path)?, input_shapes)
+    }
+
+    /// Like [`Network::load`], from the bytes of the file at `path` already in memory.
+    pub fn from_bytes(
+        path: &Path,
+        bytes: &[u8],
+        input_shapes: &[Vec<Dim>],
+    ) -> Result<Network, ModelError> {
         let load_err = |e: TractError| ModelError::Load {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
         };
-        if !path.is_file() {
-            return Err(ModelError::Load {
-                path: path.to_path_buf(),
-                reason: "no such file".into(),
-            });
-        }
-        let mut model = tract_onnx::onnx().model_for_path(path).map_err(load_err)?;
+        let mut model = tract_onnx::onnx()
+            .model_for_read(&mut &bytes[..])
+            .map_err(load_err)?;
         let table = model.symbols.clone();
         for (i, shape) in input_shapes.iter().enumerate() {
             let dims: TVec<TDim> = shape
@@ -194,4 +199,12 @@ impl Network {
             reason,
         }
     }
+}
+
+/// Reads a model file; the error names the file.
+pub(super) fn read_model(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|e| ModelError::Load {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::network::read_model;
 use super::{
     fill_input, ColorOrder, Dim, InputLayout, Manifest, ModelError, Network, NetworkOutputs,
 };
@@ -32,17 +33,8 @@ pub struct Model {
 impl Model {
     /// Loads `path` (an `.onnx` file) and the manifest `X.toml` beside it.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
-        if !path.is_file() {
-            return Err(ModelError::Load {
-                path: path.to_path_buf(),
-                reason: "no such file".into(),
-            });
-        }
+        let bytes = read_model(path)?;
         let manifest = Manifest::load_for(path)?;
-        let bytes = std::fs::read(path).map_err(|e| ModelError::Load {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
         let digest = sha256_hex(&bytes);
         if digest != manifest.sha256 {
             return Err(ModelError::Manifest {
@@ -69,7 +61,7 @@ impl Model {
                 }
             })
             .collect();
-        let network = Network::load(path, &[dims])?;
+        let network = Network::from_bytes(path, &bytes, &[dims])?;
         let shape: [usize; 4] = manifest
             .input
             .shape
