@@ -49,9 +49,9 @@ fn calibration_images(data: &Path) -> Result<Vec<(usize, PathBuf)>, EvalError> {
         .flat_map(|p| [p.a, p.b])
         .filter_map(|p| p.parent().map(Path::to_path_buf))
         .collect();
-    let io = |path: &Path, e: std::io::Error| crate::model::ModelError::Load {
+    let io = |path: &Path, error: std::io::Error| EvalError::List {
         path: path.to_path_buf(),
-        reason: format!("cannot list: {e}"),
+        error,
     };
     let root = data.join("images");
     let mut people: Vec<PathBuf> = std::fs::read_dir(&root)

@@ -87,6 +87,14 @@ pub enum EvalError {
     /// The model or its manifest could not be read.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// A data folder could not be listed.
+    #[error("cannot list {path}: {error}. Pass --data pointing at an LFW folder holding pairs.txt and images/")]
+    List {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
 }
 
 fn median_ms(mut v: Vec<Duration>) -> f64 {
