@@ -3,6 +3,7 @@
 //! face with enrolled ones; tracking compares a template with a search crop.
 
 pub mod bench;
+pub mod config;
 pub mod distance;
 pub mod eval;
 pub mod face;

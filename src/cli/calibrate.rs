@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use siamedge::config::ModelVariant;
 use siamedge::eval::calibrate_lfw;
 use siamedge::face::MtcnnConfig;
 use siamedge::model::Manifest;
@@ -73,7 +74,7 @@ pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
         }
     }
     if args.write {
-        let model = models.join("MobileFaceNet.onnx");
+        let model = models.join(ModelVariant::Fp32.embedder_file());
         let path = Manifest::path_for(&model);
         let mut manifest = Manifest::load(&path)?;
         manifest.thresholds = report.thresholds.clone();

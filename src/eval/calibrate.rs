@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::embed_set::embed_images;
 use super::lfw::read_pairs;
 use super::verification::EvalError;
+use crate::config::ModelVariant;
 use crate::distance::similarity;
 use crate::face::MtcnnConfig;
 use crate::model::{Distance, Manifest, Threshold};
@@ -94,7 +95,7 @@ pub fn calibrate_lfw(
 ) -> Result<CalibrationReport, EvalError> {
     let labelled = calibration_images(data)?;
     on_start(labelled.len());
-    let manifest = Manifest::load_for(&models.join("MobileFaceNet.onnx"))?;
+    let manifest = Manifest::load_for(&models.join(ModelVariant::Fp32.embedder_file()))?;
     let distance = manifest.distance.unwrap_or(Distance::Cosine);
     let paths: Vec<PathBuf> = labelled.iter().map(|(_, p)| p.clone()).collect();
     let embedded = embed_images(models, config, &paths, threads, tick)?;

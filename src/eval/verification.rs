@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::embed_set::{embed_images, EmbedSetError};
 use super::lfw::{read_pairs, LfwError};
 use super::metrics::{at_far, auc, kfold_accuracy, mean_std, roc, RocPoint, ScoredPair};
+use crate::config::ModelVariant;
 use crate::distance::similarity;
 use crate::face::MtcnnConfig;
 use crate::model::Manifest;
@@ -125,7 +126,7 @@ pub fn evaluate_lfw(
         }
     }
     on_start(paths.len());
-    let model_path = models.join("MobileFaceNet.onnx");
+    let model_path = models.join(ModelVariant::Fp32.embedder_file());
     let manifest = Manifest::load_for(&model_path)?;
     let distance = manifest.distance.unwrap_or(crate::model::Distance::Cosine);
     let embedded = embed_images(models, config, &paths, threads, tick)?;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::align::{align_face, centre_crop_face};
 use super::{Embedder, Face, Mtcnn, MtcnnConfig};
+use crate::config::ModelVariant;
 use crate::image::RgbImage;
 use crate::model::ModelError;
 
@@ -41,11 +42,21 @@ pub struct FacePipeline {
 }
 
 impl FacePipeline {
-    /// Loads `pnet/rnet/onet.onnx` and `MobileFaceNet.onnx` (with manifests) from `dir`.
+    /// Loads `pnet/rnet/onet.onnx` and the fp32 `MobileFaceNet.onnx` (with
+    /// manifests) from `dir`.
     pub fn load(dir: &Path, config: MtcnnConfig) -> Result<FacePipeline, ModelError> {
+        FacePipeline::load_variant(dir, ModelVariant::Fp32, config)
+    }
+
+    /// Loads the detector from `dir` and the embedding model of `variant`.
+    pub fn load_variant(
+        dir: &Path,
+        variant: ModelVariant,
+        config: MtcnnConfig,
+    ) -> Result<FacePipeline, ModelError> {
         Ok(FacePipeline {
             detector: Mtcnn::load(dir, config)?,
-            embedder: Embedder::load(&dir.join("MobileFaceNet.onnx"))?,
+            embedder: Embedder::load(&dir.join(variant.embedder_file()))?,
             aligned: RgbImage::default(),
         })
     }

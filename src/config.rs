@@ -1,0 +1,221 @@
+//! The device configuration (`/etc/siamedge/siamedge.toml` on a board): which
+//! model variant to run, how many threads, which camera and which GPIO lines.
+//! The board bundler writes it from the `[device]` table of a `board.toml`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a board bundle installs the models and their manifests.
+pub const INSTALLED_MODELS: &str = "/usr/local/share/siamedge/models";
+
+/// Why a device configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the device configuration {path}: {error}")]
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// The underlying error.
+        error: std::io::Error,
+    },
+    /// The file is not a valid configuration (a typo names the field).
+    #[error("{path} is not a valid device configuration: {reason}")]
+    Invalid {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong, with the line.
+        reason: String,
+    },
+}
+
+/// Which build of the face-embedding model a device runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelVariant {
+    /// The imported float model.
+    Fp32,
+    /// Post-training int8.
+    Int8,
+    /// Structurally pruned, then int8.
+    PrunedInt8,
+}
+
+impl ModelVariant {
+    /// Every variant, fastest-to-build first.
+    pub const ALL: [ModelVariant; 3] = [
+        ModelVariant::Fp32,
+        ModelVariant::Int8,
+        ModelVariant::PrunedInt8,
+    ];
+
+    /// The embedding model's file name for this variant, inside a models folder.
+    pub fn embedder_file(self) -> &'static str {
+        match self {
+            ModelVariant::Fp32 => "MobileFaceNet.onnx",
+            ModelVariant::Int8 => "MobileFaceNet.int8.onnx",
+            ModelVariant::PrunedInt8 => "MobileFaceNet.pruned-int8.onnx",
+        }
+    }
+
+    /// The name used in configuration files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelVariant::Fp32 => "fp32",
+            ModelVariant::Int8 => "int8",
+            ModelVariant::PrunedInt8 => "pruned-int8",
+        }
+    }
+}
+
+/// The V4L2 camera a device captures from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CameraConfig {
+    /// Device node, e.g. `/dev/video0`.
+    pub device: PathBuf,
+    /// Pixel format as a V4L2 FourCC: `MJPG`, `YUYV`, `GREY` or `RGB3`.
+    pub format: String,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+}
+
+/// The GPIO character device and lines a device drives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GpioConfig {
+    /// GPIO character device, e.g. `/dev/gpiochip0`.
+    pub chip: PathBuf,
+    /// Line offset on `chip` that drives the door relay.
+    pub relay_line: u32,
+    /// Line offset on `chip` of the status LED.
+    pub led_line: u32,
+}
+
+/// A device's runtime configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeviceConfig {
+    /// Folder holding the models and their manifests.
+    #[serde(default = "installed_models")]
+    pub models: PathBuf,
+    /// Which embedding-model build to run.
+    pub variant: ModelVariant,
+    /// Worker threads (one single-threaded model instance each).
+    pub threads: usize,
+    /// The camera.
+    pub camera: CameraConfig,
+    /// The relay and LED lines.
+    pub gpio: GpioConfig,
+}
+
+fn installed_models() -> PathBuf {
+    PathBuf::from(INSTALLED_MODELS)
+}
+
+impl DeviceConfig {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<DeviceConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        DeviceConfig::parse(&text).map_err(|reason| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    /// Parses and validates configuration text.
+    pub fn parse(text: &str) -> Result<DeviceConfig, String> {
+        let config: DeviceConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.threads == 0 {
+            return Err("threads must be at least 1".into());
+        }
+        if !["MJPG", "YUYV", "GREY", "RGB3"].contains(&self.camera.format.as_str()) {
+            return Err(format!(
+                "camera.format {:?} is not one of MJPG, YUYV, GREY, RGB3",
+                self.camera.format
+            ));
+        }
+        if self.camera.width == 0 || self.camera.height == 0 {
+            return Err("camera.width and camera.height must be positive".into());
+        }
+        if self.gpio.relay_line == self.gpio.led_line {
+            return Err(format!(
+                "gpio.relay-line and gpio.led-line are both {}",
+                self.gpio.relay_line
+            ));
+        }
+        Ok(())
+    }
+
+    /// The embedding model this configuration runs.
+    pub fn embedder_path(&self) -> PathBuf {
+        self.models.join(self.variant.embedder_file())
+    }
+
+    /// The configuration as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a device configuration always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RPI4: &str = r#"
+variant = "int8"
+threads = 4
+[camera]
+device = "/dev/video0"
+format = "MJPG"
+width = 640
+height = 480
+[gpio]
+chip = "/dev/gpiochip0"
+relay-line = 17
+led-line = 27
+"#;
+
+    #[test]
+    fn parses_and_round_trips_with_the_installed_models_folder() {
+        let c = DeviceConfig::parse(RPI4).unwrap();
+        assert_eq!(c.models, PathBuf::from(INSTALLED_MODELS));
+        assert_eq!(c.variant, ModelVariant::Int8);
+        assert_eq!(
+            c.embedder_path(),
+            PathBuf::from(INSTALLED_MODELS).join("MobileFaceNet.int8.onnx")
+        );
+        assert_eq!(DeviceConfig::parse(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn a_typo_names_the_field() {
+        let err = DeviceConfig::parse(&RPI4.replace("relay-line", "relay_line")).unwrap_err();
+        assert!(err.contains("relay_line"), "{err}");
+    }
+
+    #[test]
+    fn impossible_values_are_refused() {
+        for (from, to, says) in [
+            ("threads = 4", "threads = 0", "threads"),
+            ("\"MJPG\"", "\"H264\"", "H264"),
+            ("led-line = 27", "led-line = 17", "both 17"),
+            ("\"int8\"", "\"int4\"", "int4"),
+        ] {
+            let err = DeviceConfig::parse(&RPI4.replace(from, to)).unwrap_err();
+            assert!(err.contains(says), "{from} -> {to}: {err}");
+        }
+    }
+}
