@@ -1,159 +1,304 @@
-//! `siamedge bench`: single-thread latency of models and of the whole
-//! per-image face pipeline.
+//! `siamedge bench`: load time, warm-up, latency percentiles, throughput, peak
+//! memory and instruction counts of every model variant, on synthetic input
+//! and on replayed frames; `--compare` prints the ratios of two reports.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::Args;
-use serde::Serialize;
-use siamedge::bench::{measure, Latency};
-use siamedge::face::{FacePipeline, MtcnnConfig};
-use siamedge::image::{self, RgbImage};
-use siamedge::model::Model;
+use siamedge::bench::{
+    compare, measure, peak_rss_mib, reset_peak_rss, synthetic_face, BenchReport, HostInfo, InstructionCounter,
+    Latency, StageLatency, VariantBench,
+};
+use siamedge::config::{DeviceConfig, ModelVariant};
+use siamedge::face::{Embedder, FacePipeline, MtcnnConfig};
+use siamedge::image;
 
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Photos to run the full pipeline on (decode, detect, align, embed).
-    images: Vec<PathBuf>,
-    /// Models to time on a synthetic input of their size (default: the
-    /// embedding model in --models). Symbolic-size models are skipped.
-    #[arg(long = "model")]
-    model_files: Vec<PathBuf>,
+    /// Photos, or folders of frames, replayed through the whole pipeline
+    /// (decode, detect, align, embed). Without any, only the embedding models
+    /// are timed, on a synthetic aligned face.
+    frames: Vec<PathBuf>,
+    /// A device configuration (e.g. /etc/siamedge/siamedge.toml on a board):
+    /// its models folder and thread count become the defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Model variants to time (default: every variant whose file is in the
+    /// models folder: MobileFaceNet.onnx, .int8.onnx, .pruned-int8.onnx).
+    #[arg(long = "variant", value_parser = parse_variant)]
+    variants: Vec<ModelVariant>,
+    /// Model instances run at once, one thread each, for the throughput
+    /// figure (default: the configuration's threads, else 1).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Timed runs per measurement.
     #[arg(long, default_value_t = 100)]
     runs: usize,
-    /// Untimed warm-up runs.
+    /// Untimed warm-up runs before each measurement.
     #[arg(long, default_value_t = 10)]
     warmup: usize,
-    /// Print JSON instead of a table.
+    /// Print the report as JSON instead of Markdown tables.
     #[arg(long)]
     json: bool,
+    /// Also write the JSON report to this file (for `--compare`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Compare two JSON reports (B relative to A) instead of measuring.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["frames", "config", "variants"])]
+    compare: Vec<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct BenchReport {
-    models: Vec<ModelLatency>,
-    pipeline: Vec<PipelineLatency>,
+fn parse_variant(s: &str) -> Result<ModelVariant, String> {
+    ModelVariant::ALL
+        .into_iter()
+        .find(|v| v.name() == s)
+        .ok_or_else(|| format!("unknown variant {s:?}: use fp32, int8 or pruned-int8"))
 }
 
-#[derive(Serialize)]
-struct ModelLatency {
-    model: String,
-    latency: Latency,
-}
-
-#[derive(Serialize)]
-struct PipelineLatency {
-    image: String,
-    total: Latency,
-    decode: Latency,
-    detect: Latency,
-    align: Latency,
-    embed: Latency,
-}
-
-fn time_model(path: &Path, warmup: usize, runs: usize) -> anyhow::Result<Option<ModelLatency>> {
-    let mut model = Model::load(path)?;
-    let Some((w, h)) = model.image_size() else {
-        return Ok(None);
-    };
-    let mut img = RgbImage::new(w, h);
-    for (i, v) in img.data.iter_mut().enumerate() {
-        *v = (i * 31 % 251) as u8;
+/// The frames to replay: files as given, folders expanded to their images in name order.
+fn replay_frames(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("listing {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        ["jpg", "jpeg", "png", "pgm"].contains(&e.to_ascii_lowercase().as_str())
+                    })
+                })
+                .collect();
+            inside.sort();
+            if inside.is_empty() {
+                bail!("{} holds no .jpg, .png or .pgm frames", p.display());
+            }
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
     }
-    let latency = measure(warmup, runs, || model.run_image(&img).map(|_| ()))?;
-    Ok(Some(ModelLatency {
-        model: path.display().to_string(),
-        latency,
-    }))
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+            image::decode(&bytes).with_context(|| format!("decoding {}", f.display()))?;
+            Ok((f, bytes))
+        })
+        .collect()
 }
 
+/// Embeddings per second with `threads` instances of `model` running at once.
+fn throughput(model: &Path, threads: usize, runs: usize) -> anyhow::Result<f64> {
+    let mut embedders = (0..threads)
+        .map(|_| Embedder::load(model))
+        .collect::<Result<Vec<_>, _>>()?;
+    let start = Barrier::new(threads + 1);
+    let face = synthetic_face();
+    let elapsed = std::thread::scope(|s| -> anyhow::Result<Duration> {
+        let workers: Vec<_> = embedders
+            .iter_mut()
+            .map(|e| {
+                let (start, face) = (&start, &face);
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    start.wait();
+                    (0..runs).try_for_each(|_| e.embed(face, &mut out))
+                })
+            })
+            .collect();
+        start.wait();
+        let t = Instant::now();
+        for w in workers {
+            w.join().expect("a benchmark thread panicked")?;
+        }
+        Ok(t.elapsed())
+    })?;
+    Ok((threads * runs) as f64 / elapsed.as_secs_f64())
+}
+
+/// Per-stage latency of the whole pipeline over the replayed frames.
 fn time_pipeline(
-    pipeline: &mut FacePipeline,
-    path: &Path,
+    models: &Path,
+    variant: ModelVariant,
+    frames: &[(PathBuf, Vec<u8>)],
     warmup: usize,
     runs: usize,
-) -> anyhow::Result<PipelineLatency> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    image::decode(&bytes).with_context(|| format!("decoding {}", path.display()))?;
-    let decode = measure(warmup, runs, || image::decode(&bytes).map(|_| ()))?;
+) -> anyhow::Result<Vec<StageLatency>> {
+    let mut pipeline = FacePipeline::load_variant(models, variant, MtcnnConfig::default())?;
     let mut embedding = Vec::new();
-    let mut stages: [Vec<Duration>; 3] = Default::default();
+    let mut stages: [Vec<Duration>; 4] = Default::default();
+    let mut next = 0;
     let total = measure(warmup, runs, || -> anyhow::Result<()> {
-        let img = image::decode(&bytes)?;
+        let (_, bytes) = &frames[next % frames.len()];
+        next += 1;
+        let t = Instant::now();
+        let img = image::decode(bytes)?;
+        let decode = t.elapsed();
         let r = pipeline.process(&img, &mut embedding)?;
         for (s, t) in stages
             .iter_mut()
-            .zip([r.times.detect, r.times.align, r.times.embed])
+            .zip([decode, r.times.detect, r.times.align, r.times.embed])
         {
             s.push(t);
         }
         Ok(())
     })?;
-    let [detect, align, embed] = stages.map(|mut s| Latency::from_samples(&mut s[warmup..]));
-    Ok(PipelineLatency {
-        image: path.display().to_string(),
-        total,
-        decode,
-        detect,
-        align,
+    let mut out: Vec<StageLatency> = ["decode", "detect", "align", "embed"]
+        .into_iter()
+        .zip(stages)
+        .map(|(stage, mut s)| StageLatency {
+            stage: stage.into(),
+            latency: Latency::from_samples(&mut s[warmup..]),
+        })
+        .collect();
+    out.push(StageLatency {
+        stage: "total".into(),
+        latency: total,
+    });
+    Ok(out)
+}
+
+struct Plan<'a> {
+    models: &'a Path,
+    frames: &'a [(PathBuf, Vec<u8>)],
+    threads: usize,
+    warmup: usize,
+    runs: usize,
+}
+
+fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBench> {
+    let model = plan.models.join(variant.embedder_file());
+    let model_bytes = std::fs::metadata(&model)
+        .with_context(|| format!("{}", model.display()))?
+        .len();
+    reset_peak_rss();
+    let t = Instant::now();
+    let mut embedder = Embedder::load(&model)?;
+    let load_ms = t.elapsed().as_secs_f64() * 1e3;
+    let face = synthetic_face();
+    let mut out = Vec::new();
+    let t = Instant::now();
+    for _ in 0..plan.warmup {
+        embedder.embed(&face, &mut out)?;
+    }
+    let warmup_ms = t.elapsed().as_secs_f64() * 1e3;
+    let embed = measure(0, plan.runs, || embedder.embed(&face, &mut out))?;
+    let instructions_per_embed = match InstructionCounter::open() {
+        Ok(mut counter) => {
+            let (result, count) = counter
+                .count(|| (0..plan.runs).try_for_each(|_| embedder.embed(&face, &mut out)))
+                .map_err(anyhow::Error::msg)?;
+            result?;
+            Some(count / plan.runs.max(1) as u64)
+        }
+        Err(_) => None,
+    };
+    drop(embedder);
+    let throughput_per_s = throughput(&model, plan.threads, plan.runs)?;
+    let pipeline = if plan.frames.is_empty() {
+        Vec::new()
+    } else {
+        time_pipeline(plan.models, variant, plan.frames, plan.warmup, plan.runs)?
+    };
+    Ok(VariantBench {
+        variant: variant.name().into(),
+        model: model.display().to_string(),
+        model_bytes,
+        load_ms,
+        warmup_ms,
         embed,
+        instructions_per_embed,
+        throughput_per_s,
+        pipeline,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+fn read_report(path: &Path) -> anyhow::Result<BenchReport> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a `siamedge bench --json` report",
+            path.display()
+        )
     })
 }
 
 /// Runs `bench`.
 pub fn run(models: &Path, args: BenchArgs) -> anyhow::Result<()> {
-    let files = if args.model_files.is_empty() {
-        vec![models.join("MobileFaceNet.onnx")]
-    } else {
-        args.model_files.clone()
-    };
-    let mut timed = Vec::new();
-    for f in &files {
-        timed.extend(time_model(f, args.warmup, args.runs)?);
-    }
-    let mut rows = Vec::new();
-    if !args.images.is_empty() {
-        let mut pipeline = FacePipeline::load(models, MtcnnConfig::default())?;
-        for path in &args.images {
-            rows.push(time_pipeline(&mut pipeline, path, args.warmup, args.runs)?);
+    if let [a, b] = args.compare.as_slice() {
+        let c = compare(&read_report(a)?, &read_report(b)?);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&c)?);
+        } else {
+            print!("{}", c.to_markdown());
         }
-    }
-    let report = BenchReport {
-        models: timed,
-        pipeline: rows,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!(
-        "single thread, {} runs after {} warm-up",
-        args.runs, args.warmup
-    );
-    println!("| what | p50 ms | p90 ms | p99 ms | min ms |");
-    println!("|---|---|---|---|---|");
-    let row = |name: &str, l: &Latency| {
-        println!(
-            "| {name} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            l.p50_ms, l.p90_ms, l.p99_ms, l.min_ms
-        )
-    };
-    for m in &report.models {
-        row(&m.model, &m.latency);
-    }
-    for p in &report.pipeline {
-        for (stage, l) in [
-            ("decode", &p.decode),
-            ("detect", &p.detect),
-            ("align", &p.align),
-            ("embed", &p.embed),
-            ("whole pipeline", &p.total),
-        ] {
-            row(&format!("{}: {stage}", p.image), l);
+    let config = args
+        .config
+        .as_deref()
+        .map(DeviceConfig::load)
+        .transpose()?;
+    let models = config.as_ref().map_or(models, |c| c.models.as_path());
+    let threads = args
+        .threads
+        .or(config.as_ref().map(|c| c.threads))
+        .unwrap_or(1)
+        .max(1);
+    let variants = if args.variants.is_empty() {
+        let present: Vec<ModelVariant> = ModelVariant::ALL
+            .into_iter()
+            .filter(|v| models.join(v.embedder_file()).is_file())
+            .collect();
+        if present.is_empty() {
+            bail!(
+                "{} holds no embedding model ({}): run models/zoo/fetch.sh or pass --models",
+                models.display(),
+                ModelVariant::Fp32.embedder_file()
+            );
         }
+        present
+    } else {
+        args.variants.clone()
+    };
+    let frames = replay_frames(&args.frames)?;
+    let plan = Plan {
+        models,
+        frames: &frames,
+        threads,
+        warmup: args.warmup,
+        runs: args.runs.max(1),
+    };
+    let report = BenchReport {
+        host: HostInfo::detect(),
+        runs: plan.runs,
+        warmup: plan.warmup,
+        threads,
+        input: if frames.is_empty() {
+            "synthetic aligned face".into()
+        } else {
+            format!("{} replayed frame(s)", frames.len())
+        },
+        variants: variants
+            .into_iter()
+            .map(|v| bench_variant(&plan, v))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(out) = &args.out {
+        siamedge::store::write_atomic(out, json.as_bytes())?;
+    }
+    if args.json {
+        println!("{json}");
+    } else {
+        print!("{}", report.to_markdown());
     }
     Ok(())
 }

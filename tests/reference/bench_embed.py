@@ -38,9 +38,17 @@ def ort_latency(model, runs, warmup):
 
 
 def siamedge_bench(exe, models, runs, warmup, photos):
-    cmd = [exe, "--models", models, "bench", "--json", "--runs", str(runs), "--warmup", str(warmup)] + photos
+    """The fp32 variant's entry of a `siamedge bench --json` report."""
+    cmd = [exe, "--models", models, "bench", "--json", "--variant", "fp32",
+           "--runs", str(runs), "--warmup", str(warmup)] + photos
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    return json.loads(out)["variants"][0]
+
+
+def pipeline_stages(exe, models, runs, warmup, photo):
+    """Per-stage p50 ms of the whole pipeline on one photo."""
+    stages = siamedge_bench(exe, models, runs, warmup, [photo])["pipeline"]
+    return {"image": photo, **{s["stage"]: s["latency"]["p50_ms"] for s in stages}}
 
 
 def main():
@@ -57,10 +65,10 @@ def main():
     ours, theirs = [], []
     version = None
     for _ in range(a.rounds):
-        ours.append(siamedge_bench(a.siamedge, a.models, a.runs, a.warmup, [])["models"][0]["latency"]["p50_ms"])
+        ours.append(siamedge_bench(a.siamedge, a.models, a.runs, a.warmup, [])["embed"]["p50_ms"])
         ms, version = ort_latency(model, a.runs, a.warmup)
         theirs.append(ms)
-    pipeline = siamedge_bench(a.siamedge, a.models, max(a.runs // 4, 10), 3, a.photos)["pipeline"] if a.photos else []
+    pipeline = [pipeline_stages(a.siamedge, a.models, max(a.runs // 4, 10), 3, p) for p in a.photos]
     report = {
         "model": model,
         "rounds": a.rounds,
@@ -87,7 +95,7 @@ def main():
         print("| photo | decode | detect | align | embed | total |")
         print("|---|---|---|---|---|---|")
         for p in pipeline:
-            print(f"| {p['image']} | {p['decode']['p50_ms']:.2f} | {p['detect']['p50_ms']:.2f} | {p['align']['p50_ms']:.2f} | {p['embed']['p50_ms']:.2f} | {p['total']['p50_ms']:.2f} |")
+            print(f"| {p['image']} | {p['decode']:.2f} | {p['detect']:.2f} | {p['align']:.2f} | {p['embed']:.2f} | {p['total']:.2f} |")
 
 
 if __name__ == "__main__":

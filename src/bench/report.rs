@@ -1,0 +1,307 @@
+//! The benchmark report (JSON and Markdown) and the comparison of two reports.
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::Latency;
+
+/// The machine a report was measured on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostInfo {
+    /// CPU architecture (`x86_64`, `aarch64`, `arm`).
+    pub arch: String,
+    /// CPU or board model as the kernel names it.
+    pub cpu: String,
+    /// Logical CPUs available to this process.
+    pub cores: usize,
+}
+
+impl HostInfo {
+    /// Describes this machine.
+    pub fn detect() -> HostInfo {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |key: &str| {
+            cpuinfo.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == key).then(|| v.trim().to_string())
+            })
+        };
+        let cpu = field("model name")
+            .or_else(|| field("Model"))
+            .or_else(|| field("Hardware"))
+            .or_else(|| field("CPU part").map(|p| format!("CPU part {p}")))
+            .unwrap_or_else(|| "unknown".into());
+        HostInfo {
+            arch: std::env::consts::ARCH.into(),
+            cpu,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Latency of one stage of the face pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageLatency {
+    /// `decode`, `detect`, `align`, `embed` or `total`.
+    pub stage: String,
+    /// Its percentiles.
+    pub latency: Latency,
+}
+
+/// Everything measured for one model variant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VariantBench {
+    /// `fp32`, `int8` or `pruned-int8`.
+    pub variant: String,
+    /// The embedding model file.
+    pub model: String,
+    /// Size of that file.
+    pub model_bytes: u64,
+    /// Loading (read, hash check, optimise, plan) of the embedding model.
+    pub load_ms: f64,
+    /// All warm-up runs together.
+    pub warmup_ms: f64,
+    /// The embedding model alone, on a synthetic aligned face.
+    pub embed: Latency,
+    /// Instructions retired per embedding, where perf counters are available.
+    pub instructions_per_embed: Option<u64>,
+    /// Embeddings per second with `threads` model instances running at once.
+    pub throughput_per_s: f64,
+    /// Per-stage latency of the whole pipeline on the replayed frames (empty
+    /// when only synthetic input was timed).
+    pub pipeline: Vec<StageLatency>,
+    /// Peak resident memory while this variant was loaded and run.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// A whole `siamedge bench` run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BenchReport {
+    /// Where it ran.
+    pub host: HostInfo,
+    /// Timed runs per measurement.
+    pub runs: usize,
+    /// Untimed warm-up runs per measurement.
+    pub warmup: usize,
+    /// Model instances (one thread each) in the throughput measurement.
+    pub threads: usize,
+    /// What the pipeline was fed: `synthetic` or the replayed frames.
+    pub input: String,
+    /// One entry per model variant.
+    pub variants: Vec<VariantBench>,
+}
+
+fn ms(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+impl BenchReport {
+    /// The report as Markdown tables.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let h = &self.host;
+        let _ = writeln!(
+            s,
+            "{} ({}, {} cores): {} runs after {} warm-up, single-thread inference; throughput with {} thread(s); input: {}\n",
+            h.cpu, h.arch, h.cores, self.runs, self.warmup, self.threads, self.input
+        );
+        s.push_str("| variant | MiB on disk | load ms | embed p50 | p90 | p99 | embeds/s | Minstr/embed | peak RSS MiB |\n");
+        s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+        for v in &self.variants {
+            let _ = writeln!(
+                s,
+                "| {} | {:.2} | {} | {} | {} | {} | {:.1} | {} | {} |",
+                v.variant,
+                v.model_bytes as f64 / (1 << 20) as f64,
+                ms(v.load_ms),
+                ms(v.embed.p50_ms),
+                ms(v.embed.p90_ms),
+                ms(v.embed.p99_ms),
+                v.throughput_per_s,
+                v.instructions_per_embed
+                    .map_or("n/a".into(), |i| format!("{:.1}", i as f64 / 1e6)),
+                v.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}")),
+            );
+        }
+        if self.variants.iter().any(|v| !v.pipeline.is_empty()) {
+            s.push_str("\n| variant | stage | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---|---|---|---|---|\n");
+            for v in &self.variants {
+                for st in &v.pipeline {
+                    let l = &st.latency;
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {} | {} | {} | {} |",
+                        v.variant,
+                        st.stage,
+                        ms(l.p50_ms),
+                        ms(l.p90_ms),
+                        ms(l.p99_ms),
+                        ms(l.mean_ms)
+                    );
+                }
+            }
+        }
+        s
+    }
+}
+
+/// One compared figure: `b / a` (below 1: B is smaller, i.e. faster for times).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ratio {
+    /// Model variant.
+    pub variant: String,
+    /// What was compared.
+    pub metric: String,
+    /// Value in A.
+    pub a: f64,
+    /// Value in B.
+    pub b: f64,
+    /// `b / a`.
+    pub ratio: f64,
+}
+
+/// Two reports side by side, for the variants and stages both measured.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Comparison {
+    /// Host of A.
+    pub a: HostInfo,
+    /// Host of B.
+    pub b: HostInfo,
+    /// Every figure both reports have.
+    pub ratios: Vec<Ratio>,
+}
+
+/// Compares report `b` with report `a`.
+pub fn compare(a: &BenchReport, b: &BenchReport) -> Comparison {
+    let mut ratios = Vec::new();
+    for va in &a.variants {
+        let Some(vb) = b.variants.iter().find(|v| v.variant == va.variant) else {
+            continue;
+        };
+        let mut push = |metric: &str, x: f64, y: f64| {
+            ratios.push(Ratio {
+                variant: va.variant.clone(),
+                metric: metric.into(),
+                a: x,
+                b: y,
+                ratio: y / x,
+            })
+        };
+        push("load ms", va.load_ms, vb.load_ms);
+        push("embed p50 ms", va.embed.p50_ms, vb.embed.p50_ms);
+        push("embed p90 ms", va.embed.p90_ms, vb.embed.p90_ms);
+        push("embed p99 ms", va.embed.p99_ms, vb.embed.p99_ms);
+        push("embeds/s", va.throughput_per_s, vb.throughput_per_s);
+        if let (Some(x), Some(y)) = (va.peak_rss_mib, vb.peak_rss_mib) {
+            push("peak RSS MiB", x, y);
+        }
+        if let (Some(x), Some(y)) = (va.instructions_per_embed, vb.instructions_per_embed) {
+            push("instructions/embed", x as f64, y as f64);
+        }
+        for sa in &va.pipeline {
+            if let Some(sb) = vb.pipeline.iter().find(|s| s.stage == sa.stage) {
+                push(
+                    &format!("{} p50 ms", sa.stage),
+                    sa.latency.p50_ms,
+                    sb.latency.p50_ms,
+                );
+            }
+        }
+    }
+    Comparison {
+        a: a.host.clone(),
+        b: b.host.clone(),
+        ratios,
+    }
+}
+
+impl Comparison {
+    /// The comparison as a Markdown table.
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!(
+            "A: {} ({})\nB: {} ({})\n\n| variant | metric | A | B | B/A |\n|---|---|---|---|---|\n",
+            self.a.cpu, self.a.arch, self.b.cpu, self.b.arch
+        );
+        for r in &self.ratios {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.2} | {:.2} | {:.3} |",
+                r.variant, r.metric, r.a, r.b, r.ratio
+            );
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latency(p50: f64) -> Latency {
+        Latency {
+            runs: 10,
+            p50_ms: p50,
+            p90_ms: p50 * 1.5,
+            p99_ms: p50 * 2.0,
+            min_ms: p50 * 0.9,
+            mean_ms: p50 * 1.1,
+        }
+    }
+
+    fn report(cpu: &str, variants: &[(&str, f64)]) -> BenchReport {
+        BenchReport {
+            host: HostInfo {
+                arch: "aarch64".into(),
+                cpu: cpu.into(),
+                cores: 4,
+            },
+            runs: 10,
+            warmup: 2,
+            threads: 4,
+            input: "synthetic".into(),
+            variants: variants
+                .iter()
+                .map(|&(name, p50)| VariantBench {
+                    variant: name.into(),
+                    model: format!("{name}.onnx"),
+                    model_bytes: 4 << 20,
+                    load_ms: 100.0,
+                    warmup_ms: 10.0,
+                    embed: latency(p50),
+                    instructions_per_embed: None,
+                    throughput_per_s: 4000.0 / p50,
+                    pipeline: vec![StageLatency {
+                        stage: "total".into(),
+                        latency: latency(3.0 * p50),
+                    }],
+                    peak_rss_mib: Some(50.0),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn ratios_cover_shared_variants_only() {
+        let a = report("Raspberry Pi 4", &[("fp32", 40.0), ("int8", 20.0)]);
+        let b = report("Raspberry Pi 5", &[("fp32", 20.0)]);
+        let c = compare(&a, &b);
+        assert!(c.ratios.iter().all(|r| r.variant == "fp32"));
+        let p50 = c.ratios.iter().find(|r| r.metric == "embed p50 ms").unwrap();
+        assert_eq!((p50.a, p50.b, p50.ratio), (40.0, 20.0, 0.5));
+        let tput = c.ratios.iter().find(|r| r.metric == "embeds/s").unwrap();
+        assert_eq!(tput.ratio, 2.0);
+        assert!(c.ratios.iter().any(|r| r.metric == "total p50 ms"));
+        assert!(c.to_markdown().contains("| fp32 | embed p50 ms | 40.00 | 20.00 | 0.500 |"));
+    }
+
+    #[test]
+    fn a_report_survives_json_and_renders_both_tables() {
+        let a = report("Raspberry Pi 4", &[("fp32", 40.0)]);
+        let back: BenchReport = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+        let md = a.to_markdown();
+        assert!(md.contains("| fp32 | 4.00 | 100.00 | 40.00 | 60.00 | 80.00 | 100.0 | n/a | 50 |"), "{md}");
+        assert!(md.contains("| fp32 | total | 120.00 |"), "{md}");
+    }
+}
