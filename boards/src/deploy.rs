@@ -1,0 +1,141 @@
+//! Installing a verified bundle: into a mounted root filesystem, or over
+//! ssh/rsync to a running board.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::bundle::Bundle;
+use crate::{layout, BoardError};
+
+/// What an installation did to each file.
+#[derive(Debug, Default, PartialEq)]
+pub struct InstallReport {
+    /// Written (a changed file's previous version kept as `NAME.bak`).
+    pub written: Vec<PathBuf>,
+    /// Already identical.
+    pub unchanged: Vec<PathBuf>,
+    /// A configuration the user had changed: kept, the bundle's version
+    /// written beside it as `NAME.new`.
+    pub kept_config: Option<PathBuf>,
+}
+
+/// Installs `bundle` under `rootfs` (the board's `/`). Each file is written
+/// atomically and an existing different file is kept as `NAME.bak`; an
+/// existing, different device configuration is left alone.
+pub fn install_into_rootfs(bundle: &Bundle, rootfs: &Path) -> Result<InstallReport, BoardError> {
+    if !rootfs.is_dir() {
+        return Err(BoardError::Io {
+            path: rootfs.to_path_buf(),
+            error: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the root filesystem folder does not exist (mount the SD card's root partition first)",
+            ),
+        });
+    }
+    let mut report = InstallReport::default();
+    for f in &bundle.manifest.files {
+        let data = &bundle.contents[&f.path];
+        let mut dest = rootfs.join(f.path.trim_start_matches('/'));
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |error| BoardError::Io { path, error }
+        };
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        if let Ok(existing) = std::fs::read(&dest) {
+            if existing == *data {
+                report.unchanged.push(dest);
+                continue;
+            }
+            if f.path == layout::CONFIG {
+                dest.set_extension("toml.new");
+                report.kept_config = Some(dest.clone());
+            }
+        }
+        siamedge::store::write_atomic(&dest, data)?;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(f.mode))
+            .map_err(io(&dest))?;
+        if report.kept_config.as_ref() != Some(&dest) {
+            report.written.push(dest);
+        }
+    }
+    Ok(report)
+}
+
+/// The commands that copy a staged root filesystem to `host` and reload
+/// systemd and udev there: rsync keeps each replaced file as `NAME.bak`, and
+/// never overwrites an existing device configuration.
+pub fn ssh_commands(stage: &Path, host: &str) -> Vec<Vec<String>> {
+    let stage_root = format!("{}/", stage.display());
+    let list = stage.join(".siamedge-files");
+    let mut rsync_all: Vec<String> = [
+        "rsync",
+        "-lptz",
+        "--backup",
+        "--suffix=.bak",
+    ]
+    .map(String::from)
+    .to_vec();
+    rsync_all.push(format!("--files-from={}", list.display()));
+    rsync_all.extend([stage_root.clone(), format!("{host}:/")]);
+    vec![
+        rsync_all,
+        vec![
+            "rsync".into(),
+            "-lptz".into(),
+            "--ignore-existing".into(),
+            "--mkpath".into(),
+            format!("{stage_root}{}", layout::CONFIG.trim_start_matches('/')),
+            format!("{host}:{}", layout::CONFIG),
+        ],
+        vec![
+            "ssh".into(),
+            host.into(),
+            "systemctl daemon-reload && udevadm control --reload-rules && udevadm trigger".into(),
+        ],
+    ]
+}
+
+/// Installs `bundle` on a running board over ssh: stages it in a temporary
+/// root filesystem, then runs [`ssh_commands`] (or only prints them).
+pub fn install_over_ssh(bundle: &Bundle, host: &str, dry_run: bool) -> Result<(), BoardError> {
+    let stage = tempfile::tempdir().map_err(|error| BoardError::Io {
+        path: std::env::temp_dir(),
+        error,
+    })?;
+    install_into_rootfs(bundle, stage.path())?;
+    let list: String = bundle
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.path != layout::CONFIG)
+        .map(|f| format!("{}\n", f.path.trim_start_matches('/')))
+        .collect();
+    let list_path = stage.path().join(".siamedge-files");
+    std::fs::write(&list_path, list).map_err(|error| BoardError::Io {
+        path: list_path,
+        error,
+    })?;
+    for cmd in ssh_commands(stage.path(), host) {
+        println!("+ {}", cmd.join(" "));
+        if dry_run {
+            continue;
+        }
+        let status = Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .status()
+            .map_err(|error| BoardError::Command {
+                command: cmd.join(" "),
+                reason: error.to_string(),
+            })?;
+        if !status.success() {
+            return Err(BoardError::Command {
+                command: cmd.join(" "),
+                reason: status.to_string(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Where a bundle installs each file on the board, and the systemd unit and
+//! udev rule that refer to those places.
+
+use siamedge::config::INSTALLED_MODELS;
+
+use crate::board::Board;
+
+/// The runtime binary.
+pub const BINARY: &str = "/usr/local/bin/siamedge";
+/// The device configuration.
+pub const CONFIG: &str = "/etc/siamedge/siamedge.toml";
+/// The systemd unit.
+pub const UNIT: &str = "/etc/systemd/system/siamedge.service";
+/// The udev rule.
+pub const UDEV_RULE: &str = "/etc/udev/rules.d/60-siamedge.rules";
+
+/// The models folder (shared with the runtime's configuration default).
+pub fn models_dir() -> &'static str {
+    INSTALLED_MODELS
+}
+
+/// The systemd unit that starts the face-unlock daemon with the installed
+/// binary, configuration and models.
+pub fn systemd_unit(board: &Board) -> String {
+    let d = &board.device;
+    format!(
+        "# siamedge for {description}; installed by siamedge-board.\n\
+[Unit]\n\
+Description=siamedge face unlock ({name})\n\
+After=systemd-udev-settle.service\n\
+ConditionPathExists={CONFIG}\n\
+\n\
+[Service]\n\
+Type=simple\n\
+ExecStart={BINARY} --models {models} unlock --config {CONFIG}\n\
+DynamicUser=yes\n\
+SupplementaryGroups=video gpio\n\
+StateDirectory=siamedge\n\
+DevicePolicy=closed\n\
+DeviceAllow={camera} rw\n\
+DeviceAllow={chip} rw\n\
+ProtectSystem=strict\n\
+ProtectHome=yes\n\
+NoNewPrivileges=yes\n\
+Restart=on-failure\n\
+RestartSec=2\n\
+\n\
+[Install]\n\
+WantedBy=multi-user.target\n",
+        description = board.description,
+        name = board.name,
+        models = models_dir(),
+        camera = d.camera.device.display(),
+        chip = d.gpio.chip.display(),
+    )
+}
+
+/// The udev rule giving the service's groups the camera and the GPIO chip.
+pub fn udev_rule(board: &Board) -> String {
+    let d = &board.device;
+    let node = |p: &std::path::Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    format!(
+        "# siamedge for {description}: the camera and the GPIO chip the daemon drives.\n\
+SUBSYSTEM==\"video4linux\", KERNEL==\"{camera}\", GROUP=\"video\", MODE=\"0660\"\n\
+SUBSYSTEM==\"gpio\", KERNEL==\"{chip}\", GROUP=\"gpio\", MODE=\"0660\"\n",
+        description = board.description,
+        camera = node(&d.camera.device),
+        chip = node(&d.gpio.chip),
+    )
+}
+
+/// The device configuration file's text.
+pub fn device_config(board: &Board) -> String {
+    format!(
+        "# siamedge device configuration for {}; generated from boards/{}/board.toml.\n{}",
+        board.description,
+        board.name,
+        board.device.to_toml()
+    )
+}

@@ -1,0 +1,196 @@
+//! `siamedge-board`: build, bundle and deploy the siamedge runtime for a board.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use siamedge::config::ModelVariant;
+use siamedge_boards::board::{default_boards_dir, Arch, Board};
+use siamedge_boards::bundle::Bundle;
+use siamedge_boards::{cross, deploy};
+
+/// Cross-build the siamedge runtime for a Raspberry Pi or Jetson, bundle it
+/// with its models, configuration, systemd unit and udev rule, and install
+/// the bundle on an SD card's root filesystem or over ssh.
+///
+/// Board profiles live in boards/<board>/board.toml. Cross builds need
+/// `sudo apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+/// gcc-arm-linux-gnueabihf libc6-dev-armhf-cross` and `rustup target add
+/// aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf`.
+#[derive(Debug, Parser)]
+#[command(name = "siamedge-board", version, about, long_about)]
+struct Cli {
+    /// Folder holding one folder per board.
+    #[arg(long, global = true, default_value_os_t = default_boards_dir())]
+    boards: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the board profiles.
+    List,
+    /// Cross-build the runtime for a board, print its stripped size, and bundle it.
+    Build(BundleArgs),
+    /// Bundle an already built binary (e.g. from another machine) for a board.
+    Bundle {
+        /// The built `siamedge` binary for the board's target.
+        #[arg(long)]
+        binary: PathBuf,
+        #[command(flatten)]
+        args: BundleArgs,
+    },
+    /// Verify a bundle and list what it installs where.
+    Verify {
+        /// The bundle (.tar.gz).
+        bundle: PathBuf,
+    },
+    /// Install a verified bundle into a mounted root filesystem or over ssh.
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Args)]
+struct BundleArgs {
+    /// Board name (see `list`).
+    board: String,
+    /// 64-bit OS (every board) or 32-bit Raspberry Pi OS.
+    #[arg(long, value_enum, default_value_t = Arch::Aarch64)]
+    arch: Arch,
+    /// Model variant to bundle instead of the profile's (fp32, int8, pruned-int8).
+    #[arg(long)]
+    variant: Option<String>,
+    /// Folder with the models and their manifests.
+    #[arg(long, default_value = "models/build/onnx")]
+    models: PathBuf,
+    /// Where to write the bundle.
+    #[arg(long, default_value = "target/bundles")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "destination", required = true, multiple = false, args = ["rootfs", "ssh"])]
+struct DeployArgs {
+    /// The bundle (.tar.gz) written by `build` or `bundle`.
+    bundle: PathBuf,
+    /// A mounted root filesystem (e.g. the SD card's rootfs partition).
+    #[arg(long)]
+    rootfs: Option<PathBuf>,
+    /// A running board, as `user@host` (needs rsync on both ends and root on the board).
+    #[arg(long)]
+    ssh: Option<String>,
+    /// With --ssh: print the commands instead of running them.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn load_board(boards: &Path, args: &BundleArgs) -> anyhow::Result<Board> {
+    let mut board = Board::load(boards, &args.board)?;
+    if let Some(v) = &args.variant {
+        board.device.variant = ModelVariant::ALL
+            .into_iter()
+            .find(|x| x.name() == v)
+            .with_context(|| format!("unknown variant {v:?}: use fp32, int8 or pruned-int8"))?;
+    }
+    Ok(board)
+}
+
+fn write_bundle(board: &Board, args: &BundleArgs, binary: &Path) -> anyhow::Result<()> {
+    let bundle = Bundle::assemble(board, args.arch, binary, &args.models)?;
+    let path = bundle.write(&args.out)?;
+    println!(
+        "bundle {} ({} files, variant {}, {:.1} MiB)",
+        path.display(),
+        bundle.manifest.files.len(),
+        bundle.manifest.variant,
+        std::fs::metadata(&path)?.len() as f64 / (1 << 20) as f64
+    );
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::List => {
+            for name in Board::names(&cli.boards)? {
+                let b = Board::load(&cli.boards, &name)?;
+                let armv7 = b.build_armv7.as_ref().map_or("", |_| ", armv7");
+                println!(
+                    "{name:12} {} [{} {}{armv7}; variant {}, {} threads]",
+                    b.description,
+                    b.build.arch(),
+                    b.build.rustflags(),
+                    b.device.variant.name(),
+                    b.device.threads
+                );
+            }
+        }
+        Command::Build(args) => {
+            let board = load_board(&cli.boards, &args)?;
+            let target = board.target(args.arch)?;
+            let workspace = cli
+                .boards
+                .parent()
+                .context("the boards folder has no parent (the workspace)")?;
+            let binary = cross::build_runtime(workspace, target)?;
+            let size = std::fs::metadata(&binary)
+                .with_context(|| binary.display().to_string())?
+                .len();
+            println!(
+                "stripped {} binary: {size} bytes ({:.2} MiB) at {}",
+                target.target,
+                size as f64 / (1 << 20) as f64,
+                binary.display()
+            );
+            write_bundle(&board, &args, &binary)?;
+        }
+        Command::Bundle { binary, args } => {
+            let board = load_board(&cli.boards, &args)?;
+            write_bundle(&board, &args, &binary)?;
+        }
+        Command::Verify { bundle } => {
+            let b = Bundle::open(&bundle)?;
+            let m = &b.manifest;
+            println!(
+                "{}: board {}, {} ({}), siamedge {}, variant {}; models match their manifests",
+                bundle.display(),
+                m.board,
+                m.target,
+                m.target_cpu,
+                m.version,
+                m.variant
+            );
+            for f in &m.files {
+                println!("  {:o} {:>10} {}", f.mode, b.contents[&f.path].len(), f.path);
+            }
+        }
+        Command::Deploy(args) => {
+            let bundle = Bundle::open(&args.bundle)?;
+            if let Some(rootfs) = &args.rootfs {
+                let r = deploy::install_into_rootfs(&bundle, rootfs)?;
+                println!(
+                    "installed into {}: {} file(s) written, {} unchanged",
+                    rootfs.display(),
+                    r.written.len(),
+                    r.unchanged.len()
+                );
+                if let Some(kept) = r.kept_config {
+                    println!(
+                        "your changed device configuration was kept; the bundle's is at {}",
+                        kept.display()
+                    );
+                }
+                println!("the unit is installed but not enabled: the face-unlock daemon it starts (`siamedge unlock`) is not written yet");
+            } else if let Some(host) = &args.ssh {
+                deploy::install_over_ssh(&bundle, host, args.dry_run)?;
+            }
+        }
+    }
+    Ok(())
+}
