@@ -139,3 +139,22 @@ pub fn install_over_ssh(bundle: &Bundle, host: &str, dry_run: bool) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_ssh_files_are_backed_up_and_the_configuration_is_never_overwritten() {
+        let cmds = ssh_commands(Path::new("/tmp/stage"), "pi@door");
+        assert_eq!(cmds.len(), 3);
+        let all = cmds[0].join(" ");
+        assert!(all.starts_with("rsync ") && all.contains("--backup --suffix=.bak"), "{all}");
+        assert!(all.contains("--files-from=/tmp/stage/.siamedge-files"), "{all}");
+        assert!(all.ends_with("/tmp/stage/ pi@door:/"), "{all}");
+        let config = cmds[1].join(" ");
+        assert!(config.contains("--ignore-existing"), "{config}");
+        assert!(config.ends_with(&format!("/tmp/stage/etc/siamedge/siamedge.toml pi@door:{}", layout::CONFIG)));
+        assert_eq!(cmds[2][..2], ["ssh", "pi@door"]);
+    }
+}
