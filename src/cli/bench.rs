@@ -174,7 +174,14 @@ struct Plan<'a> {
 fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBench> {
     let model = plan.models.join(variant.embedder_file());
     let model_bytes = std::fs::metadata(&model)
-        .with_context(|| format!("{}", model.display()))?
+        .with_context(|| {
+            format!(
+                "{} is missing: variant {} is not in {} (the variants there are timed when --variant is left out)",
+                model.display(),
+                variant.name(),
+                plan.models.display()
+            )
+        })?
         .len();
     reset_peak_rss();
     let t = Instant::now();
