@@ -119,7 +119,11 @@ pub fn install_over_ssh(bundle: &Bundle, host: &str, dry_run: bool) -> Result<()
         error,
     })?;
     for cmd in ssh_commands(stage.path(), host) {
-        println!("+ {}", cmd.join(" "));
+        let shown: Vec<String> = cmd
+            .iter()
+            .map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() })
+            .collect();
+        println!("+ {}", shown.join(" "));
         if dry_run {
             continue;
         }

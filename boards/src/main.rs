@@ -69,18 +69,17 @@ struct BundleArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "destination", required = true, multiple = false, args = ["rootfs", "ssh"])]
 struct DeployArgs {
     /// The bundle (.tar.gz) written by `build` or `bundle`.
     bundle: PathBuf,
     /// A mounted root filesystem (e.g. the SD card's rootfs partition).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "ssh", conflicts_with = "ssh")]
     rootfs: Option<PathBuf>,
     /// A running board, as `user@host` (needs rsync on both ends and root on the board).
     #[arg(long)]
     ssh: Option<String>,
     /// With --ssh: print the commands instead of running them.
-    #[arg(long)]
+    #[arg(long, requires = "ssh")]
     dry_run: bool,
 }
 
