@@ -181,3 +181,35 @@ fn damaged_or_altered_bundles_are_refused() {
     let err = install_into_rootfs(&bundle, &rootfs).unwrap_err().to_string();
     assert!(err.contains("no-such-rootfs") && err.contains("mount"), "{err}");
 }
+
+#[test]
+fn the_cli_verifies_and_deploys_a_bundle_into_a_rootfs() {
+    let work = tempfile::tempdir().unwrap();
+    let board = Board::load(&default_boards_dir(), "rpi5").unwrap();
+    let bundle = Bundle::assemble(
+        &board,
+        Arch::Aarch64,
+        &fixture_binary(work.path()),
+        &fixture_models(work.path()),
+    )
+    .unwrap();
+    let file = bundle.write(work.path()).unwrap();
+    let rootfs = work.path().join("rootfs");
+    std::fs::create_dir(&rootfs).unwrap();
+    let cli = env!("CARGO_BIN_EXE_siamedge-board");
+    let verify = std::process::Command::new(cli).arg("verify").arg(&file).output().unwrap();
+    assert!(verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains(layout::UDEV_RULE));
+    let deploy = std::process::Command::new(cli)
+        .arg("deploy")
+        .arg(&file)
+        .arg("--rootfs")
+        .arg(&rootfs)
+        .output()
+        .unwrap();
+    assert!(deploy.status.success(), "{}", String::from_utf8_lossy(&deploy.stderr));
+    assert!(in_rootfs(&rootfs, layout::BINARY).is_file());
+    let neither = std::process::Command::new(cli).arg("deploy").arg(&file).output().unwrap();
+    assert!(!neither.status.success());
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("--rootfs"));
+}
