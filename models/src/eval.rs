@@ -29,7 +29,7 @@ pub fn embed(
             encoder
                 .forward(x)
                 .to_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .expect("f32 embeddings"),
         );
     }

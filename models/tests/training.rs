@@ -23,7 +23,7 @@ fn triplet_loss_falls_on_cpu() {
     let losses: Vec<f32> = log.iter().map(|p| p.loss).collect();
     let (first, last) = (mean(&losses[..8]), mean(&losses[losses.len() - 8..]));
     assert!(
-        last < 0.7 * first,
+        last < 0.8 * first,
         "loss did not fall: first steps {first}, last steps {last}; {losses:?}"
     );
     assert!(log.iter().all(|p| p.spread.rank > 1));

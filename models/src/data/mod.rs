@@ -179,7 +179,7 @@ mod tests {
         let v = p
             .batch([&img], &Device::flex())
             .to_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         assert!(v[0].abs() < 1e-3 && (v[1] - 1.0).abs() < 1e-3, "{v:?}");
         assert_eq!(p.input_spec().shape, vec![1, 1, 2, 2]);

@@ -62,8 +62,8 @@ pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
 /// The full `[n, m]` matrix of Euclidean distances between rows of `left` and of `right`,
 /// copied to the host (for miners and monitoring; no gradient).
 pub fn host_distance_matrix(left: &Tensor<2>, right: &Tensor<2>, squared: bool) -> Vec<f32> {
-    let l = left.to_data().to_vec::<f32>().expect("f32 embeddings");
-    let r = right.to_data().to_vec::<f32>().expect("f32 embeddings");
+    let l = left.to_data().try_to_vec::<f32>().expect("f32 embeddings");
+    let r = right.to_data().try_to_vec::<f32>().expect("f32 embeddings");
     let dim = left.dims()[1];
     let (n, m) = (l.len() / dim, r.len() / dim);
     let mut out = Vec::with_capacity(n * m);
@@ -114,13 +114,13 @@ mod tests {
         let e = matrix(&[0.0, 0.0, 3.0, 4.0, 1.0, 0.0], 2);
         let d = distances(&e, &[0, 0], &e, &[1, 2])
             .to_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         close(d[0], 5.0);
         close(d[1], 1.0);
         let n = l2_normalize(matrix(&[3.0, 4.0], 2))
             .to_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         close(n[0], 0.6);
         close(n[1], 0.8);

@@ -124,7 +124,7 @@ mod tests {
             TensorData::new(vec![-3.0f32, 0.5, 5.9, 6.0, 9.0], [5]),
             &dev,
         );
-        let y = relu6(x).to_data().to_vec::<f32>().unwrap();
+        let y = relu6(x).to_data().try_to_vec::<f32>().unwrap();
         assert_eq!(y, vec![0.0, 0.5, 5.9, 6.0, 6.0]);
     }
 

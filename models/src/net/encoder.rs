@@ -4,6 +4,7 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::module::adaptive_avg_pool2d;
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{ConvBn, InvertedResidual};
@@ -207,7 +208,7 @@ impl Encoder {
         h = self.last.forward(h);
         h = match &self.global {
             Some(g) => g.forward(h),
-            None => h.mean_dim(2).mean_dim(3),
+            None => adaptive_avg_pool2d(h, [1, 1]),
         };
         let [n, c, _, _] = h.dims();
         l2_normalize(self.fc.forward(h.reshape([n, c])))
@@ -244,7 +245,7 @@ mod tests {
             );
             let e = enc.forward(x);
             assert_eq!(e.dims(), [3, 16]);
-            let v = e.to_data().to_vec::<f32>().unwrap();
+            let v = e.to_data().try_to_vec::<f32>().unwrap();
             for row in v.chunks(16) {
                 let n: f32 = row.iter().map(|x| x * x).sum();
                 assert!((n - 1.0).abs() < 1e-4, "{c:?}: norm^2 {n}");

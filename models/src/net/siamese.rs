@@ -71,15 +71,15 @@ mod tests {
         let s = SiameseNet::new(&c, false, &dev).unwrap().valid();
         let (l, r) = s.embed_both(x.clone());
         assert_eq!(
-            l.to_data().to_vec::<f32>().unwrap(),
-            r.to_data().to_vec::<f32>().unwrap()
+            l.to_data().try_to_vec::<f32>().unwrap(),
+            r.to_data().try_to_vec::<f32>().unwrap()
         );
         let p = SiameseNet::new(&c, true, &dev).unwrap().valid();
         assert!(p.is_pseudo());
         let (l, r) = p.embed_both(x);
         assert_ne!(
-            l.to_data().to_vec::<f32>().unwrap(),
-            r.to_data().to_vec::<f32>().unwrap()
+            l.to_data().try_to_vec::<f32>().unwrap(),
+            r.to_data().try_to_vec::<f32>().unwrap()
         );
     }
 }

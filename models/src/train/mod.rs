@@ -152,7 +152,7 @@ pub fn train(
             let emb = left
                 .detach()
                 .to_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .expect("f32 embeddings");
             let s = spread(&emb, dim);
             let point = LogPoint {
