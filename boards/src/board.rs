@@ -193,7 +193,11 @@ mod tests {
             ("target-cpu", "target_cpu", "target_cpu"),
             ("name = \"rpi4\"", "name = \"rpi5\"", "folder"),
             ("target-features = []", "target-features = [\"dotprod\"]", "start with"),
-            ("\"+neon\"", "\"+dotprod\"", "AArch64 feature"),
+            (
+                "gnueabihf\"\ntarget-cpu = \"cortex-a72\"\ntarget-features = []",
+                "gnueabihf\"\ntarget-cpu = \"cortex-a72\"\ntarget-features = [\"+dotprod\"]",
+                "AArch64 feature",
+            ),
             ("\"aarch64-unknown-linux-gnu\"", "\"x86_64-unknown-linux-gnu\"", "x86_64"),
             ("threads = 4", "threads = 0", "threads"),
         ] {
