@@ -65,6 +65,9 @@ fn embeddings_match_those_recorded_on_x86_64() {
         cosine(&here.obama, &reference.obama)
     );
     assert_eq!(here.synthetic.len(), reference.synthetic.len());
-    assert!(worst < 1e-4, "synthetic face: worst component differs by {worst}");
+    assert!(
+        worst < 1e-4,
+        "synthetic face: worst component differs by {worst}"
+    );
     assert!(cosine(&here.obama, &reference.obama) > 0.9999);
 }

@@ -25,7 +25,10 @@ impl BuildTarget {
     pub fn rustflags(&self) -> String {
         let mut flags = format!("-C target-cpu={}", self.target_cpu);
         if !self.target_features.is_empty() {
-            flags.push_str(&format!(" -C target-feature={}", self.target_features.join(",")));
+            flags.push_str(&format!(
+                " -C target-feature={}",
+                self.target_features.join(",")
+            ));
         }
         flags
     }
@@ -121,11 +124,18 @@ impl Board {
                     return Err(format!(
                         "target {:?} does not belong in this table: use {}",
                         t.target,
-                        KNOWN_TARGETS.iter().find(|(_, a)| *a == want).map_or("", |k| k.0)
+                        KNOWN_TARGETS
+                            .iter()
+                            .find(|(_, a)| *a == want)
+                            .map_or("", |k| k.0)
                     ))
                 }
             }
-            if let Some(f) = t.target_features.iter().find(|f| !f.starts_with(['+', '-'])) {
+            if let Some(f) = t
+                .target_features
+                .iter()
+                .find(|f| !f.starts_with(['+', '-']))
+            {
                 return Err(format!("target feature {f:?} must start with + or -"));
             }
             if want == Arch::Armv7 && t.target_features.iter().any(|f| f == "+dotprod") {
@@ -139,9 +149,12 @@ impl Board {
     pub fn target(&self, arch: Arch) -> Result<&BuildTarget, BoardError> {
         match arch {
             Arch::Aarch64 => Ok(&self.build),
-            Arch::Armv7 => self.build_armv7.as_ref().ok_or_else(|| BoardError::NoArmv7 {
-                board: self.name.clone(),
-            }),
+            Arch::Armv7 => self
+                .build_armv7
+                .as_ref()
+                .ok_or_else(|| BoardError::NoArmv7 {
+                    board: self.name.clone(),
+                }),
         }
     }
 }
@@ -161,7 +174,14 @@ mod tests {
         let names = Board::names(&dir).unwrap();
         assert_eq!(
             names,
-            ["jetson-nano", "jetson-orin", "rpi-zero2w", "rpi3", "rpi4", "rpi5"]
+            [
+                "jetson-nano",
+                "jetson-orin",
+                "rpi-zero2w",
+                "rpi3",
+                "rpi4",
+                "rpi5"
+            ]
         );
         for name in &names {
             let b = Board::load(&dir, name).unwrap();
@@ -192,21 +212,34 @@ mod tests {
         for (from, to, says) in [
             ("target-cpu", "target_cpu", "target_cpu"),
             ("name = \"rpi4\"", "name = \"rpi5\"", "folder"),
-            ("target-features = []", "target-features = [\"dotprod\"]", "start with"),
+            (
+                "target-features = []",
+                "target-features = [\"dotprod\"]",
+                "start with",
+            ),
             (
                 "gnueabihf\"\ntarget-cpu = \"cortex-a72\"\ntarget-features = []",
                 "gnueabihf\"\ntarget-cpu = \"cortex-a72\"\ntarget-features = [\"+dotprod\"]",
                 "AArch64 feature",
             ),
-            ("\"aarch64-unknown-linux-gnu\"", "\"x86_64-unknown-linux-gnu\"", "x86_64"),
+            (
+                "\"aarch64-unknown-linux-gnu\"",
+                "\"x86_64-unknown-linux-gnu\"",
+                "x86_64",
+            ),
             ("threads = 4", "threads = 0", "threads"),
         ] {
             assert!(good.contains(from), "{from}");
             let (_dir, loaded) = write_profile(&good.replacen(from, to, 1));
             let err = loaded.unwrap_err().to_string();
-            assert!(err.contains("rpi4/board.toml") && err.contains(says), "{from}: {err}");
+            assert!(
+                err.contains("rpi4/board.toml") && err.contains(says),
+                "{from}: {err}"
+            );
         }
-        let err = Board::load(&default_boards_dir(), "rpi6").unwrap_err().to_string();
+        let err = Board::load(&default_boards_dir(), "rpi6")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rpi6") && err.contains("rpi5"), "{err}");
     }
 }

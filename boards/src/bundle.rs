@@ -16,7 +16,12 @@ use crate::{layout, BoardError};
 
 /// The models every bundle carries besides the variant's embedding model:
 /// the MTCNN stages and the anti-spoofing net.
-pub const SUPPORT_MODELS: [&str; 4] = ["pnet.onnx", "rnet.onnx", "onet.onnx", "FaceAntiSpoofing.onnx"];
+pub const SUPPORT_MODELS: [&str; 4] = [
+    "pnet.onnx",
+    "rnet.onnx",
+    "onet.onnx",
+    "FaceAntiSpoofing.onnx",
+];
 
 /// One file of a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,14 +126,28 @@ impl Bundle {
             let installed = format!("{}/{name}", layout::models_dir());
             bundle.add(&installed, onnx, 0o644);
             bundle.add(
-                &Manifest::path_for(Path::new(&installed)).display().to_string(),
+                &Manifest::path_for(Path::new(&installed))
+                    .display()
+                    .to_string(),
                 toml,
                 0o644,
             );
         }
-        bundle.add(layout::CONFIG, layout::device_config(board).into_bytes(), 0o644);
-        bundle.add(layout::UNIT, layout::systemd_unit(board).into_bytes(), 0o644);
-        bundle.add(layout::UDEV_RULE, layout::udev_rule(board).into_bytes(), 0o644);
+        bundle.add(
+            layout::CONFIG,
+            layout::device_config(board).into_bytes(),
+            0o644,
+        );
+        bundle.add(
+            layout::UNIT,
+            layout::systemd_unit(board).into_bytes(),
+            0o644,
+        );
+        bundle.add(
+            layout::UDEV_RULE,
+            layout::udev_rule(board).into_bytes(),
+            0o644,
+        );
         Ok(bundle)
     }
 

@@ -24,9 +24,8 @@ fn toolchain(triple: &str) -> Option<(&'static str, &'static str)> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// The cargo environment variable `CARGO_TARGET_<TRIPLE>_<KEY>`.
@@ -59,7 +58,15 @@ pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<PathBuf, 
     let target_dir = workspace.join("target/boards").join(dir_name);
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace)
-        .args(["build", "--profile", "board", "-p", "siamedge", "--bin", "siamedge"])
+        .args([
+            "build",
+            "--profile",
+            "board",
+            "-p",
+            "siamedge",
+            "--bin",
+            "siamedge",
+        ])
         .args(["--target", &target.target])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env(target_env(&target.target, "LINKER"), gcc)
@@ -97,7 +104,10 @@ mod tests {
             target_env("armv7-unknown-linux-gnueabihf", "LINKER"),
             "CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER"
         );
-        assert_eq!(toolchain("aarch64-unknown-linux-gnu").unwrap().0, "aarch64-linux-gnu-gcc");
+        assert_eq!(
+            toolchain("aarch64-unknown-linux-gnu").unwrap().0,
+            "aarch64-linux-gnu-gcc"
+        );
         assert!(toolchain("riscv64gc-unknown-linux-gnu").is_none());
     }
 }

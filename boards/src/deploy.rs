@@ -70,14 +70,9 @@ pub fn install_into_rootfs(bundle: &Bundle, rootfs: &Path) -> Result<InstallRepo
 pub fn ssh_commands(stage: &Path, host: &str) -> Vec<Vec<String>> {
     let stage_root = format!("{}/", stage.display());
     let list = stage.join(".siamedge-files");
-    let mut rsync_all: Vec<String> = [
-        "rsync",
-        "-lptz",
-        "--backup",
-        "--suffix=.bak",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut rsync_all: Vec<String> = ["rsync", "-lptz", "--backup", "--suffix=.bak"]
+        .map(String::from)
+        .to_vec();
     rsync_all.push(format!("--files-from={}", list.display()));
     rsync_all.extend([stage_root.clone(), format!("{host}:/")]);
     vec![
@@ -121,7 +116,13 @@ pub fn install_over_ssh(bundle: &Bundle, host: &str, dry_run: bool) -> Result<()
     for cmd in ssh_commands(stage.path(), host) {
         let shown: Vec<String> = cmd
             .iter()
-            .map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() })
+            .map(|a| {
+                if a.contains(' ') {
+                    format!("'{a}'")
+                } else {
+                    a.clone()
+                }
+            })
             .collect();
         println!("+ {}", shown.join(" "));
         if dry_run {
@@ -153,12 +154,21 @@ mod tests {
         let cmds = ssh_commands(Path::new("/tmp/stage"), "pi@door");
         assert_eq!(cmds.len(), 3);
         let all = cmds[0].join(" ");
-        assert!(all.starts_with("rsync ") && all.contains("--backup --suffix=.bak"), "{all}");
-        assert!(all.contains("--files-from=/tmp/stage/.siamedge-files"), "{all}");
+        assert!(
+            all.starts_with("rsync ") && all.contains("--backup --suffix=.bak"),
+            "{all}"
+        );
+        assert!(
+            all.contains("--files-from=/tmp/stage/.siamedge-files"),
+            "{all}"
+        );
         assert!(all.ends_with("/tmp/stage/ pi@door:/"), "{all}");
         let config = cmds[1].join(" ");
         assert!(config.contains("--ignore-existing"), "{config}");
-        assert!(config.ends_with(&format!("/tmp/stage/etc/siamedge/siamedge.toml pi@door:{}", layout::CONFIG)));
+        assert!(config.ends_with(&format!(
+            "/tmp/stage/etc/siamedge/siamedge.toml pi@door:{}",
+            layout::CONFIG
+        )));
         assert_eq!(cmds[2][..2], ["ssh", "pi@door"]);
     }
 }

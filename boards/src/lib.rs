@@ -29,7 +29,9 @@ pub enum BoardError {
         reason: String,
     },
     /// The board has no 32-bit OS image.
-    #[error("board {board} has no armv7 build (no 32-bit OS image exists for it); build --arch aarch64")]
+    #[error(
+        "board {board} has no armv7 build (no 32-bit OS image exists for it); build --arch aarch64"
+    )]
     NoArmv7 {
         /// The board.
         board: String,
@@ -61,7 +63,9 @@ pub enum BoardError {
         actual: String,
     },
     /// A bundle that is damaged or was altered.
-    #[error("{path} is not a valid siamedge bundle: {reason}; rebuild it with `siamedge-board build`")]
+    #[error(
+        "{path} is not a valid siamedge bundle: {reason}; rebuild it with `siamedge-board build`"
+    )]
     CorruptBundle {
         /// The bundle file.
         path: PathBuf,

@@ -166,7 +166,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 m.variant
             );
             for f in &m.files {
-                println!("  {:o} {:>10} {}", f.mode, b.contents[&f.path].len(), f.path);
+                println!(
+                    "  {:o} {:>10} {}",
+                    f.mode,
+                    b.contents[&f.path].len(),
+                    f.path
+                );
             }
         }
         Command::Deploy(args) => {

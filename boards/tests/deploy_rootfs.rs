@@ -36,7 +36,10 @@ fn fixture_binary(dir: &Path) -> PathBuf {
 
 /// The value after `flag` on the unit's ExecStart line.
 fn exec_start_arg(unit: &str, flag: &str) -> String {
-    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
     let words: Vec<&str> = exec.split_whitespace().collect();
     let i = words.iter().position(|w| *w == flag).unwrap();
     words[i + 1].to_string()
@@ -67,7 +70,10 @@ fn rpi4_and_rpi5_bundles_install_where_the_unit_expects_them() {
         assert_eq!(report.written.len(), bundle.manifest.files.len());
 
         let unit = std::fs::read_to_string(in_rootfs(&rootfs, layout::UNIT)).unwrap();
-        let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
         let binary = in_rootfs(&rootfs, exec.split_whitespace().next().unwrap());
         let mode = std::fs::metadata(&binary).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755, "{}", binary.display());
@@ -76,8 +82,15 @@ fn rpi4_and_rpi5_bundles_install_where_the_unit_expects_them() {
         let config = DeviceConfig::load(&config_path).unwrap();
         assert_eq!(config, board.device);
         let models = in_rootfs(&rootfs, &exec_start_arg(&unit, "--models"));
-        assert_eq!(models, in_rootfs(&rootfs, &config.models.display().to_string()));
-        for model in SUPPORT_MODELS.iter().copied().chain([config.variant.embedder_file()]) {
+        assert_eq!(
+            models,
+            in_rootfs(&rootfs, &config.models.display().to_string())
+        );
+        for model in SUPPORT_MODELS
+            .iter()
+            .copied()
+            .chain([config.variant.embedder_file()])
+        {
             let onnx = std::fs::read(models.join(model)).unwrap();
             let manifest = Manifest::load_for(&models.join(model)).unwrap();
             assert_eq!(sha256_hex(&onnx), manifest.sha256, "{model}");
@@ -87,7 +100,10 @@ fn rpi4_and_rpi5_bundles_install_where_the_unit_expects_them() {
         for node in [&config.camera.device, &config.gpio.chip] {
             let node = node.file_name().unwrap().to_str().unwrap();
             assert!(rule.contains(&format!("KERNEL==\"{node}\"")), "{rule}");
-            assert!(unit.contains(&format!("DeviceAllow=/dev/{node} rw")), "{unit}");
+            assert!(
+                unit.contains(&format!("DeviceAllow=/dev/{node} rw")),
+                "{unit}"
+            );
         }
     }
 }
@@ -104,7 +120,9 @@ fn a_reinstall_keeps_backups_and_a_changed_configuration() {
     install_into_rootfs(&first, &rootfs).unwrap();
 
     let config = in_rootfs(&rootfs, layout::CONFIG);
-    let edited = std::fs::read_to_string(&config).unwrap().replace("threads = 4", "threads = 2");
+    let edited = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("threads = 4", "threads = 2");
     std::fs::write(&config, &edited).unwrap();
     std::fs::write(&binary, b"\x7fELF a newer runtime").unwrap();
     let second = Bundle::assemble(&board, Arch::Aarch64, &binary, &models).unwrap();
@@ -115,9 +133,15 @@ fn a_reinstall_keeps_backups_and_a_changed_configuration() {
     assert!(kept.ends_with("siamedge.toml.new"));
     assert_eq!(DeviceConfig::load(&kept).unwrap(), board.device);
     let installed = in_rootfs(&rootfs, layout::BINARY);
-    assert_eq!(std::fs::read(&installed).unwrap(), b"\x7fELF a newer runtime");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        b"\x7fELF a newer runtime"
+    );
     let backup = siamedge::store::backup_path(&installed);
-    assert_eq!(std::fs::read(backup).unwrap(), b"\x7fELF stand-in runtime binary");
+    assert_eq!(
+        std::fs::read(backup).unwrap(),
+        b"\x7fELF stand-in runtime binary"
+    );
     assert_eq!(report.written, vec![installed]);
 }
 
@@ -127,8 +151,8 @@ fn a_model_that_does_not_match_its_manifest_is_not_bundled() {
     let board = Board::load(&default_boards_dir(), "rpi5").unwrap();
     let models = fixture_models(work.path());
     std::fs::write(models.join("onet.onnx"), b"a different onet").unwrap();
-    let err = Bundle::assemble(&board, Arch::Aarch64, &fixture_binary(work.path()), &models)
-        .unwrap_err();
+    let err =
+        Bundle::assemble(&board, Arch::Aarch64, &fixture_binary(work.path()), &models).unwrap_err();
     assert!(matches!(err, BoardError::ModelMismatch { .. }), "{err}");
     assert!(err.to_string().contains("onet.onnx"), "{err}");
 }
@@ -145,7 +169,10 @@ fn a_missing_variant_names_the_file_and_the_fix() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("MobileFaceNet.int8.onnx") && err.contains("--variant"), "{err}");
+    assert!(
+        err.contains("MobileFaceNet.int8.onnx") && err.contains("--variant"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -164,22 +191,32 @@ fn damaged_or_altered_bundles_are_refused() {
     let truncated = work.path().join("truncated.tar.gz");
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
     let err = Bundle::open(&truncated).unwrap_err().to_string();
-    assert!(err.contains("truncated.tar.gz") && err.contains("siamedge-board build"), "{err}");
+    assert!(
+        err.contains("truncated.tar.gz") && err.contains("siamedge-board build"),
+        "{err}"
+    );
 
     let mut altered = Bundle {
         manifest: bundle.manifest.clone(),
         contents: bundle.contents.clone(),
     };
     let model = format!("{}/pnet.onnx", layout::models_dir());
-    altered.contents.insert(model.clone(), b"swapped weights".to_vec());
+    altered
+        .contents
+        .insert(model.clone(), b"swapped weights".to_vec());
     let path = work.path().join("altered.tar.gz");
     std::fs::write(&path, altered.to_tar_gz()).unwrap();
     let err = Bundle::open(&path).unwrap_err().to_string();
     assert!(err.contains("pnet.onnx") && err.contains("sha256"), "{err}");
 
     let rootfs = work.path().join("no-such-rootfs");
-    let err = install_into_rootfs(&bundle, &rootfs).unwrap_err().to_string();
-    assert!(err.contains("no-such-rootfs") && err.contains("mount"), "{err}");
+    let err = install_into_rootfs(&bundle, &rootfs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-rootfs") && err.contains("mount"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -197,7 +234,11 @@ fn the_cli_verifies_and_deploys_a_bundle_into_a_rootfs() {
     let rootfs = work.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();
     let cli = env!("CARGO_BIN_EXE_siamedge-board");
-    let verify = std::process::Command::new(cli).arg("verify").arg(&file).output().unwrap();
+    let verify = std::process::Command::new(cli)
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(verify.status.success());
     assert!(String::from_utf8_lossy(&verify.stdout).contains(layout::UDEV_RULE));
     let deploy = std::process::Command::new(cli)
@@ -207,9 +248,17 @@ fn the_cli_verifies_and_deploys_a_bundle_into_a_rootfs() {
         .arg(&rootfs)
         .output()
         .unwrap();
-    assert!(deploy.status.success(), "{}", String::from_utf8_lossy(&deploy.stderr));
+    assert!(
+        deploy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deploy.stderr)
+    );
     assert!(in_rootfs(&rootfs, layout::BINARY).is_file());
-    let neither = std::process::Command::new(cli).arg("deploy").arg(&file).output().unwrap();
+    let neither = std::process::Command::new(cli)
+        .arg("deploy")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!neither.status.success());
     assert!(String::from_utf8_lossy(&neither.stderr).contains("--rootfs"));
 }

@@ -287,12 +287,18 @@ mod tests {
         let b = report("Raspberry Pi 5", &[("fp32", 20.0)]);
         let c = compare(&a, &b);
         assert!(c.ratios.iter().all(|r| r.variant == "fp32"));
-        let p50 = c.ratios.iter().find(|r| r.metric == "embed p50 ms").unwrap();
+        let p50 = c
+            .ratios
+            .iter()
+            .find(|r| r.metric == "embed p50 ms")
+            .unwrap();
         assert_eq!((p50.a, p50.b, p50.ratio), (40.0, 20.0, 0.5));
         let tput = c.ratios.iter().find(|r| r.metric == "embeds/s").unwrap();
         assert_eq!(tput.ratio, 2.0);
         assert!(c.ratios.iter().any(|r| r.metric == "total p50 ms"));
-        assert!(c.to_markdown().contains("| fp32 | embed p50 ms | 40.00 | 20.00 | 0.500 |"));
+        assert!(c
+            .to_markdown()
+            .contains("| fp32 | embed p50 ms | 40.00 | 20.00 | 0.500 |"));
     }
 
     #[test]
@@ -301,7 +307,10 @@ mod tests {
         let back: BenchReport = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(back, a);
         let md = a.to_markdown();
-        assert!(md.contains("| fp32 | 4.00 | 100.00 | 40.00 | 60.00 | 80.00 | 100.0 | n/a | 50 |"), "{md}");
+        assert!(
+            md.contains("| fp32 | 4.00 | 100.00 | 40.00 | 60.00 | 80.00 | 100.0 | n/a | 50 |"),
+            "{md}"
+        );
         assert!(md.contains("| fp32 | total | 120.00 |"), "{md}");
     }
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use siamedge::bench::{
-    compare, measure, peak_rss_mib, reset_peak_rss, synthetic_face, BenchReport, HostInfo, InstructionCounter,
-    Latency, StageLatency, VariantBench,
+    compare, measure, peak_rss_mib, reset_peak_rss, synthetic_face, BenchReport, HostInfo,
+    InstructionCounter, Latency, StageLatency, VariantBench,
 };
 use siamedge::config::{DeviceConfig, ModelVariant};
 use siamedge::face::{Embedder, FacePipeline, MtcnnConfig};
@@ -229,12 +229,8 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
 fn read_report(path: &Path) -> anyhow::Result<BenchReport> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a `siamedge bench --json` report",
-            path.display()
-        )
-    })
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a `siamedge bench --json` report", path.display()))
 }
 
 /// Runs `bench`.
@@ -248,11 +244,7 @@ pub fn run(models: &Path, args: BenchArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let config = args
-        .config
-        .as_deref()
-        .map(DeviceConfig::load)
-        .transpose()?;
+    let config = args.config.as_deref().map(DeviceConfig::load).transpose()?;
     let models = config.as_ref().map_or(models, |c| c.models.as_path());
     let threads = args
         .threads
