@@ -69,6 +69,18 @@ impl ModelVariant {
     }
 }
 
+impl std::str::FromStr for ModelVariant {
+    type Err = String;
+
+    /// Parses `fp32`, `int8` or `pruned-int8`.
+    fn from_str(s: &str) -> Result<ModelVariant, String> {
+        ModelVariant::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown variant {s:?}: use fp32, int8 or pruned-int8"))
+    }
+}
+
 /// The V4L2 camera a device captures from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -198,6 +210,17 @@ led-line = 27
             PathBuf::from(INSTALLED_MODELS).join("MobileFaceNet.int8.onnx")
         );
         assert_eq!(DeviceConfig::parse(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn variant_names_round_trip() {
+        for v in ModelVariant::ALL {
+            assert_eq!(v.name().parse::<ModelVariant>(), Ok(v));
+        }
+        assert!("int4"
+            .parse::<ModelVariant>()
+            .unwrap_err()
+            .contains("pruned-int8"));
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Bundle {
             }
             let (onnx, toml) = (read(&onnx_path)?, read(&toml_path)?);
             check_model(&onnx_path, &onnx, &toml)?;
-            let installed = format!("{}/{name}", layout::models_dir());
+            let installed = format!("{}/{name}", layout::MODELS);
             bundle.add(&installed, onnx, 0o644);
             bundle.add(
                 &Manifest::path_for(Path::new(&installed))

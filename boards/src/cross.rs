@@ -56,30 +56,35 @@ pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<PathBuf, 
         dir_name.push_str(&f.replace('+', "_"));
     }
     let target_dir = workspace.join("target/boards").join(dir_name);
+    let envs = [
+        (
+            "CARGO_TARGET_DIR".to_string(),
+            target_dir.display().to_string(),
+        ),
+        (target_env(&target.target, "LINKER"), gcc.to_string()),
+        (target_env(&target.target, "RUSTFLAGS"), target.rustflags()),
+    ];
+    let args = [
+        "build",
+        "--profile",
+        "board",
+        "-p",
+        "siamedge",
+        "--bin",
+        "siamedge",
+        "--target",
+        &target.target,
+    ];
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace)
-        .args([
-            "build",
-            "--profile",
-            "board",
-            "-p",
-            "siamedge",
-            "--bin",
-            "siamedge",
-        ])
-        .args(["--target", &target.target])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env(target_env(&target.target, "LINKER"), gcc)
-        .env(target_env(&target.target, "RUSTFLAGS"), target.rustflags());
-    let shown = format!(
-        "{}={} {}=\"{}\" CARGO_TARGET_DIR={} cargo build --profile board -p siamedge --bin siamedge --target {}",
-        target_env(&target.target, "LINKER"),
-        gcc,
-        target_env(&target.target, "RUSTFLAGS"),
-        target.rustflags(),
-        target_dir.display(),
-        target.target
-    );
+        .args(args)
+        .envs(envs.iter().cloned());
+    let shown = envs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{v}\" "))
+        .collect::<String>()
+        + "cargo "
+        + &args.join(" ");
     eprintln!("+ {shown}");
     let status = cmd.status().map_err(|e| BoardError::Command {
         command: shown.clone(),

@@ -8,6 +8,10 @@ use std::process::Command;
 use crate::bundle::Bundle;
 use crate::{layout, BoardError};
 
+/// The list of files to copy, written into the staged root filesystem for
+/// `rsync --files-from`.
+const FILE_LIST: &str = ".siamedge-files";
+
 /// What an installation did to each file.
 #[derive(Debug, Default, PartialEq)]
 pub struct InstallReport {
@@ -69,7 +73,7 @@ pub fn install_into_rootfs(bundle: &Bundle, rootfs: &Path) -> Result<InstallRepo
 /// never overwrites an existing device configuration.
 pub fn ssh_commands(stage: &Path, host: &str) -> Vec<Vec<String>> {
     let stage_root = format!("{}/", stage.display());
-    let list = stage.join(".siamedge-files");
+    let list = stage.join(FILE_LIST);
     let mut rsync_all: Vec<String> = ["rsync", "-lptz", "--backup", "--suffix=.bak"]
         .map(String::from)
         .to_vec();
@@ -108,7 +112,7 @@ pub fn install_over_ssh(bundle: &Bundle, host: &str, dry_run: bool) -> Result<()
         .filter(|f| f.path != layout::CONFIG)
         .map(|f| format!("{}\n", f.path.trim_start_matches('/')))
         .collect();
-    let list_path = stage.path().join(".siamedge-files");
+    let list_path = stage.path().join(FILE_LIST);
     std::fs::write(&list_path, list).map_err(|error| BoardError::Io {
         path: list_path,
         error,

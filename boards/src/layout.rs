@@ -14,10 +14,8 @@ pub const UNIT: &str = "/etc/systemd/system/siamedge.service";
 /// The udev rule.
 pub const UDEV_RULE: &str = "/etc/udev/rules.d/60-siamedge.rules";
 
-/// The models folder (shared with the runtime's configuration default).
-pub fn models_dir() -> &'static str {
-    INSTALLED_MODELS
-}
+/// The models folder (the runtime's configuration default).
+pub const MODELS: &str = INSTALLED_MODELS;
 
 /// The systemd unit that starts the face-unlock daemon with the installed
 /// binary, configuration and models.
@@ -49,7 +47,7 @@ RestartSec=2\n\
 WantedBy=multi-user.target\n",
         description = board.description,
         name = board.name,
-        models = models_dir(),
+        models = MODELS,
         camera = d.camera.device.display(),
         chip = d.gpio.chip.display(),
     )

@@ -59,7 +59,7 @@ struct BundleArgs {
     arch: Arch,
     /// Model variant to bundle instead of the profile's (fp32, int8, pruned-int8).
     #[arg(long)]
-    variant: Option<String>,
+    variant: Option<ModelVariant>,
     /// Folder with the models and their manifests.
     #[arg(long, default_value = "models/build/onnx")]
     models: PathBuf,
@@ -85,11 +85,8 @@ struct DeployArgs {
 
 fn load_board(boards: &Path, args: &BundleArgs) -> anyhow::Result<Board> {
     let mut board = Board::load(boards, &args.board)?;
-    if let Some(v) = &args.variant {
-        board.device.variant = ModelVariant::ALL
-            .into_iter()
-            .find(|x| x.name() == v)
-            .with_context(|| format!("unknown variant {v:?}: use fp32, int8 or pruned-int8"))?;
+    if let Some(v) = args.variant {
+        board.device.variant = v;
     }
     Ok(board)
 }

@@ -34,6 +34,11 @@ fn fixture_binary(dir: &Path) -> PathBuf {
     binary
 }
 
+/// The bundle of `board` for `arch`, from a fresh stand-in binary and models in `dir`.
+fn fixture_bundle(dir: &Path, board: &Board, arch: Arch) -> Result<Bundle, BoardError> {
+    Bundle::assemble(board, arch, &fixture_binary(dir), &fixture_models(dir))
+}
+
 /// The value after `flag` on the unit's ExecStart line.
 fn exec_start_arg(unit: &str, flag: &str) -> String {
     let exec = unit
@@ -54,13 +59,7 @@ fn rpi4_and_rpi5_bundles_install_where_the_unit_expects_them() {
     for name in ["rpi4", "rpi5"] {
         let work = tempfile::tempdir().unwrap();
         let board = Board::load(&default_boards_dir(), name).unwrap();
-        let bundle = Bundle::assemble(
-            &board,
-            Arch::Aarch64,
-            &fixture_binary(work.path()),
-            &fixture_models(work.path()),
-        )
-        .unwrap();
+        let bundle = fixture_bundle(work.path(), &board, Arch::Aarch64).unwrap();
         let file = bundle.write(&work.path().join("bundles")).unwrap();
         assert!(file.ends_with(format!("siamedge-{name}-aarch64.tar.gz")));
 
@@ -161,14 +160,9 @@ fn a_model_that_does_not_match_its_manifest_is_not_bundled() {
 fn a_missing_variant_names_the_file_and_the_fix() {
     let work = tempfile::tempdir().unwrap();
     let board = Board::load(&default_boards_dir(), "rpi3").unwrap();
-    let err = Bundle::assemble(
-        &board,
-        Arch::Armv7,
-        &fixture_binary(work.path()),
-        &fixture_models(work.path()),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = fixture_bundle(work.path(), &board, Arch::Armv7)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("MobileFaceNet.int8.onnx") && err.contains("--variant"),
         "{err}"
@@ -179,13 +173,7 @@ fn a_missing_variant_names_the_file_and_the_fix() {
 fn damaged_or_altered_bundles_are_refused() {
     let work = tempfile::tempdir().unwrap();
     let board = Board::load(&default_boards_dir(), "rpi4").unwrap();
-    let bundle = Bundle::assemble(
-        &board,
-        Arch::Aarch64,
-        &fixture_binary(work.path()),
-        &fixture_models(work.path()),
-    )
-    .unwrap();
+    let bundle = fixture_bundle(work.path(), &board, Arch::Aarch64).unwrap();
     let good = bundle.to_tar_gz();
 
     let truncated = work.path().join("truncated.tar.gz");
@@ -200,7 +188,7 @@ fn damaged_or_altered_bundles_are_refused() {
         manifest: bundle.manifest.clone(),
         contents: bundle.contents.clone(),
     };
-    let model = format!("{}/pnet.onnx", layout::models_dir());
+    let model = format!("{}/pnet.onnx", layout::MODELS);
     altered
         .contents
         .insert(model.clone(), b"swapped weights".to_vec());
@@ -223,13 +211,7 @@ fn damaged_or_altered_bundles_are_refused() {
 fn the_cli_verifies_and_deploys_a_bundle_into_a_rootfs() {
     let work = tempfile::tempdir().unwrap();
     let board = Board::load(&default_boards_dir(), "rpi5").unwrap();
-    let bundle = Bundle::assemble(
-        &board,
-        Arch::Aarch64,
-        &fixture_binary(work.path()),
-        &fixture_models(work.path()),
-    )
-    .unwrap();
+    let bundle = fixture_bundle(work.path(), &board, Arch::Aarch64).unwrap();
     let file = bundle.write(work.path()).unwrap();
     let rootfs = work.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();

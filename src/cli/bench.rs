@@ -29,7 +29,7 @@ pub struct BenchArgs {
     config: Option<PathBuf>,
     /// Model variants to time (default: every variant whose file is in the
     /// models folder: MobileFaceNet.onnx, .int8.onnx, .pruned-int8.onnx).
-    #[arg(long = "variant", value_parser = parse_variant)]
+    #[arg(long = "variant")]
     variants: Vec<ModelVariant>,
     /// Model instances run at once, one thread each, for the throughput
     /// figure (default: the configuration's threads, else 1).
@@ -50,13 +50,6 @@ pub struct BenchArgs {
     /// Compare two JSON reports (B relative to A) instead of measuring.
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["frames", "config", "variants"])]
     compare: Vec<PathBuf>,
-}
-
-fn parse_variant(s: &str) -> Result<ModelVariant, String> {
-    ModelVariant::ALL
-        .into_iter()
-        .find(|v| v.name() == s)
-        .ok_or_else(|| format!("unknown variant {s:?}: use fp32, int8 or pruned-int8"))
 }
 
 /// The frames to replay: files as given, folders expanded to their images in name order.
