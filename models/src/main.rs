@@ -115,9 +115,13 @@ struct TrainArgs {
     /// Items per class per batch.
     #[arg(long, default_value_t = 4)]
     k: usize,
-    /// Optimiser steps.
+    /// Optimiser steps (the most, with --time-budget).
     #[arg(long, default_value_t = 1000)]
     steps: usize,
+    /// Stop after this many seconds of training; the learning-rate schedule
+    /// follows the clock (or the steps, whichever is further along).
+    #[arg(long)]
+    time_budget: Option<f64>,
     /// Peak learning rate (Adam, cosine decay).
     #[arg(long, default_value_t = 2e-3)]
     lr: f64,
@@ -321,6 +325,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         p: a.p,
         k: a.k,
         steps: a.steps,
+        time_budget: a.time_budget.map(std::time::Duration::from_secs_f64),
         lr: a.lr,
         seed: a.seed,
         augment,
@@ -330,7 +335,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let hw = hardware(compute);
     eprintln!("training on {hw}");
     let start = Instant::now();
-    let (net, _log) = train::train(&config, &data, &prep, &device)?;
+    let trained = train::train(&config, &data, &prep, &device)?;
     let seconds = start.elapsed().as_secs_f64();
     let meta = CheckpointMeta {
         encoder: config.encoder.clone(),
@@ -347,10 +352,10 @@ fn run_train(a: TrainArgs) -> Result<()> {
         train_seconds: seconds,
         hardware: hw.clone(),
     };
-    checkpoint::save(net, &meta, &a.out)?;
+    checkpoint::save(trained.net, &meta, &a.out)?;
     println!(
         "trained {} steps in {seconds:.1} s on {hw}; checkpoint {}",
-        a.steps,
+        trained.steps,
         a.out.display()
     );
     if let Some(runs) = &a.eval_runs {

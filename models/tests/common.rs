@@ -72,6 +72,7 @@ pub fn tiny_config(steps: usize) -> TrainConfig {
         p: 4,
         k: 4,
         steps,
+        time_budget: None,
         lr: 3e-3,
         seed: 1,
         augment: Augment::NONE,

@@ -20,7 +20,7 @@ fn trained_encoder_round_trips_through_onnx_and_tract() {
     for layout in [Layout::MobileNetV2, Layout::MobileFaceNet] {
         let mut config = common::tiny_config(3);
         config.encoder.layout = layout;
-        let (net, _) = train(&config, &data, &prep, &dev).unwrap();
+        let net = train(&config, &data, &prep, &dev).unwrap().net;
         let stem = dir.path().join(format!("{layout:?}"));
         let meta = CheckpointMeta {
             encoder: config.encoder.clone(),

@@ -13,13 +13,14 @@ fn mean(v: &[f32]) -> f32 {
 #[test]
 fn triplet_loss_falls_on_cpu() {
     let data = common::tiny_set(6, 8, 1);
-    let (_, log) = train(
+    let log = train(
         &common::tiny_config(40),
         &data,
         &common::prep(),
         &Device::flex(),
     )
-    .unwrap();
+    .unwrap()
+    .log;
     let losses: Vec<f32> = log.iter().map(|p| p.loss).collect();
     let (first, last) = (mean(&losses[..8]), mean(&losses[losses.len() - 8..]));
     assert!(
@@ -52,11 +53,26 @@ fn every_objective_and_pseudo_branches_take_steps() {
         let mut config = common::tiny_config(3);
         config.objective = objective;
         config.pseudo = matches!(objective, Objective::Contrastive { .. });
-        let (net, log) = train(&config, &data, &common::prep(), &Device::flex()).unwrap();
+        let trained = train(&config, &data, &common::prep(), &Device::flex()).unwrap();
+        let (net, log) = (trained.net, trained.log);
         assert!(
             log.iter().all(|p| p.loss.is_finite()),
             "{objective:?}: {log:?}"
         );
         assert_eq!(net.is_pseudo(), config.pseudo);
     }
+}
+
+#[test]
+fn a_spent_time_budget_stops_the_run_early() {
+    let data = common::tiny_set(6, 4, 1);
+    let mut config = common::tiny_config(1_000_000);
+    config.time_budget = Some(std::time::Duration::from_millis(300));
+    let trained = train(&config, &data, &common::prep(), &Device::flex()).unwrap();
+    assert!(
+        (1..1_000_000).contains(&trained.steps),
+        "took {} steps",
+        trained.steps
+    );
+    assert_eq!(trained.log.len(), trained.steps);
 }

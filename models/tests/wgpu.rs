@@ -14,7 +14,8 @@ fn trains_a_few_steps_on_wgpu() {
         Err(e) => panic!("the wgpu path cannot be tested here: {e}"),
     };
     let data = common::tiny_set(6, 4, 4);
-    let (net, log) = train(&common::tiny_config(3), &data, &common::prep(), &device).unwrap();
+    let trained = train(&common::tiny_config(3), &data, &common::prep(), &device).unwrap();
+    let (net, log) = (trained.net, trained.log);
     assert!(
         log.iter().all(|p| p.loss.is_finite() && p.spread.rank > 1),
         "{log:?}"

@@ -4,6 +4,8 @@
 
 pub mod spread;
 
+use std::time::{Duration, Instant};
+
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,8 +65,11 @@ pub struct TrainConfig {
     pub p: usize,
     /// Items per class per batch.
     pub k: usize,
-    /// Optimiser steps.
+    /// Optimiser steps (the most, when `time_budget` is set).
     pub steps: usize,
+    /// Wall-clock limit: training stops when it is spent, and the learning
+    /// rate decays along whichever of steps and time is further along.
+    pub time_budget: Option<Duration>,
     /// Peak learning rate (Adam), decayed along a cosine to 5% of it.
     pub lr: f64,
     /// Seed for sampling, augmentation and mining.
@@ -102,14 +107,24 @@ pub struct Trainable {
 /// Below this mean pairwise distance (unit-norm embeddings span 0..2) the batch has collapsed.
 pub const COLLAPSE_DISTANCE: f32 = 1e-3;
 
-/// Trains on `data` on `device` (autodiff is switched on here); returns the
-/// trained net in training mode and the log.
+/// A finished run: the trained net (training mode), its log and the number
+/// of steps taken.
+pub struct Trained {
+    /// The trained encoder(s).
+    pub net: SiameseNet,
+    /// The logged points.
+    pub log: Vec<LogPoint>,
+    /// Optimiser steps taken (fewer than asked when the time budget ran out).
+    pub steps: usize,
+}
+
+/// Trains on `data` on `device` (autodiff is switched on here).
 pub fn train(
     config: &TrainConfig,
     data: &ImageSet,
     prep: &Preprocess,
     device: &Device,
-) -> Result<(SiameseNet, Vec<LogPoint>), TrainError> {
+) -> Result<Trained, TrainError> {
     let device = device.clone().autodiff();
     let mut rng = Rng::new(config.seed);
     let mut sampler = PkSampler::new(&data.labels, config.p, config.k)?;
@@ -124,7 +139,13 @@ pub fn train(
     let bar = progress_bar(config);
     let mut log = Vec::new();
     let (mut sum, mut count) = (0.0f32, 0usize);
+    let start = Instant::now();
+    let mut taken = 0;
     for step in 0..config.steps {
+        let progress = schedule_progress(config, step, start.elapsed());
+        if progress >= 1.0 && step > 0 {
+            break;
+        }
         let items = sampler.batch(&mut rng);
         let images: Vec<_> = items
             .iter()
@@ -141,7 +162,7 @@ pub fn train(
                     return Err(TrainError::NonFinite { step, value });
                 }
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optim.step(lr_at(config, step), model, grads);
+                model = optim.step(lr_at(config.lr, progress), model, grads);
                 value
             }
             None => 0.0,
@@ -185,9 +206,14 @@ pub fn train(
         }
         bar.set_message(format!("loss {value:.4}"));
         bar.inc(1);
+        taken = step + 1;
     }
     bar.finish();
-    Ok((model.net, log))
+    Ok(Trained {
+        net: model.net,
+        log,
+        steps: taken,
+    })
 }
 
 fn objective_loss(
@@ -240,10 +266,20 @@ fn objective_loss(
     }
 }
 
-/// Learning rate at `step`: cosine decay from `lr` to 5% of it.
-fn lr_at(config: &TrainConfig, step: usize) -> f64 {
-    let t = step as f64 / config.steps.max(1) as f64;
-    config.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+/// How far along the run is, 0..1: the step fraction, or the elapsed
+/// fraction of the time budget when that is further.
+fn schedule_progress(config: &TrainConfig, step: usize, elapsed: Duration) -> f64 {
+    let by_steps = step as f64 / config.steps.max(1) as f64;
+    let by_time = config
+        .time_budget
+        .map_or(0.0, |b| elapsed.as_secs_f64() / b.as_secs_f64().max(1e-9));
+    by_steps.max(by_time)
+}
+
+/// Learning rate at `progress` (0..1): cosine decay from `peak` to 5% of it.
+fn lr_at(peak: f64, progress: f64) -> f64 {
+    let t = progress.min(1.0);
+    peak * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
 fn progress_bar(config: &TrainConfig) -> ProgressBar {
