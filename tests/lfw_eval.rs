@@ -5,7 +5,8 @@ mod common;
 
 use std::fs;
 
-use siamedge::eval::{draw_roc, evaluate_lfw};
+use siamedge::config::ModelVariant;
+use siamedge::eval::{draw_roc, evaluate_lfw, FaceModels};
 use siamedge::face::MtcnnConfig;
 
 #[test]
@@ -36,9 +37,12 @@ fn a_tiny_lfw_layout_is_evaluated_end_to_end() {
     )
     .unwrap();
     let (report, curve) = evaluate_lfw(
-        &common::models(),
+        FaceModels {
+            dir: &common::models(),
+            variant: ModelVariant::Fp32,
+            detector: MtcnnConfig::default(),
+        },
         data.path(),
-        MtcnnConfig::default(),
         2,
         &|n| assert_eq!(n, 4),
         &|| {},
@@ -63,9 +67,12 @@ fn a_tiny_lfw_layout_is_evaluated_end_to_end() {
 fn a_missing_pairs_file_names_the_path_and_the_fix() {
     let data = tempfile::tempdir().unwrap();
     let e = evaluate_lfw(
-        &common::models(),
+        FaceModels {
+            dir: &common::models(),
+            variant: ModelVariant::Fp32,
+            detector: MtcnnConfig::default(),
+        },
         data.path(),
-        MtcnnConfig::default(),
         1,
         &|_| {},
         &|| {},

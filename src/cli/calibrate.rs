@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use siamedge::config::ModelVariant;
-use siamedge::eval::calibrate_lfw;
+use siamedge::eval::{calibrate_lfw, FaceModels};
 use siamedge::face::MtcnnConfig;
 use siamedge::model::Manifest;
 
@@ -30,6 +30,9 @@ pub struct CalibrateArgs {
     /// Worker threads.
     #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
     threads: usize,
+    /// Embedding model variant to calibrate: fp32, int8 or pruned-int8.
+    #[arg(long, default_value = "fp32")]
+    variant: ModelVariant,
     /// Write the thresholds into the embedding model's manifest (old one kept as .bak).
     #[arg(long)]
     write: bool,
@@ -46,10 +49,13 @@ pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
         "{spinner} embedding {pos}/{len} calibration images [{elapsed_precise}] {wide_bar}",
     )?);
     let report = calibrate_lfw(
-        models,
+        FaceModels {
+            dir: models,
+            variant: args.variant,
+            detector: MtcnnConfig::default(),
+        },
         &args.data,
         &args.far,
-        MtcnnConfig::default(),
         args.threads,
         &|n| bar.set_length(n as u64),
         &|| bar.inc(1),
@@ -74,7 +80,7 @@ pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
         }
     }
     if args.write {
-        let model = models.join(ModelVariant::Fp32.embedder_file());
+        let model = models.join(args.variant.embedder_file());
         let path = Manifest::path_for(&model);
         let mut manifest = Manifest::load(&path)?;
         manifest.thresholds = report.thresholds.clone();

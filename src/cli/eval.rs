@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use siamedge::eval::{draw_roc, evaluate_lfw, LfwReport};
+use siamedge::config::ModelVariant;
+use siamedge::eval::{draw_roc, evaluate_lfw, FaceModels, LfwReport};
 use siamedge::face::MtcnnConfig;
 
 /// Evaluation protocols.
@@ -22,6 +23,9 @@ pub struct LfwArgs {
     /// LFW folder holding pairs.txt and images/<Name>/<Name>_NNNN.jpg (e.g. ../shared/data/lfw).
     #[arg(long)]
     data: PathBuf,
+    /// Embedding model variant: fp32, int8 or pruned-int8.
+    #[arg(long, default_value = "fp32")]
+    variant: ModelVariant,
     /// Worker threads (each runs single-threaded inference with its own models).
     #[arg(long, default_value_t = default_threads())]
     threads: usize,
@@ -59,10 +63,14 @@ fn lfw(models: &Path, args: LfwArgs) -> anyhow::Result<()> {
         )
         .expect("valid template"),
     );
+    let face_models = FaceModels {
+        dir: models,
+        variant: args.variant,
+        detector: config,
+    };
     let (report, curve) = evaluate_lfw(
-        models,
+        face_models,
         &args.data,
-        config,
         args.threads,
         &|n| bar.set_length(n as u64),
         &|| bar.inc(1),
@@ -70,7 +78,11 @@ fn lfw(models: &Path, args: LfwArgs) -> anyhow::Result<()> {
     .with_context(|| format!("evaluating LFW in {}", args.data.display()))?;
     bar.finish_and_clear();
     if let Some(path) = &args.roc {
-        let label = format!("MobileFaceNet fp32 (AUC {:.4})", report.roc_auc);
+        let label = format!(
+            "MobileFaceNet {} (AUC {:.4})",
+            args.variant.name(),
+            report.roc_auc
+        );
         draw_roc(path, "LFW verification ROC", &[(label, curve)])?;
     }
     if args.json {

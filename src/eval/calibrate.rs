@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::embed_set::embed_images;
+use super::embed_set::{embed_images, FaceModels};
 use super::lfw::read_pairs;
 use super::verification::EvalError;
-use crate::config::ModelVariant;
 use crate::distance::similarity;
-use crate::face::MtcnnConfig;
 use crate::model::{Distance, Manifest, Threshold};
 
 /// What a calibration measured.
@@ -44,7 +42,7 @@ impl CalibrationReport {
 }
 
 /// Lists `data/images/<person>/*` for people not named in `data/pairs.txt`.
-fn calibration_images(data: &Path) -> Result<Vec<(usize, PathBuf)>, EvalError> {
+pub fn unpaired_images(data: &Path) -> Result<Vec<(usize, PathBuf)>, EvalError> {
     let in_pairs: HashSet<PathBuf> = read_pairs(data)?
         .into_iter()
         .flat_map(|p| [p.a, p.b])
@@ -83,27 +81,58 @@ pub fn threshold_at_far(impostors_desc: &[f32], far: f64) -> f32 {
     }
 }
 
-/// Calibrates thresholds at each of `fars` for the models in `models`.
+/// Calibrates thresholds at each of `fars` for the embedder of `models`.
 pub fn calibrate_lfw(
-    models: &Path,
+    models: FaceModels<'_>,
     data: &Path,
     fars: &[f64],
-    config: MtcnnConfig,
     threads: usize,
     on_start: &dyn Fn(usize),
     tick: &(dyn Fn() + Sync),
 ) -> Result<CalibrationReport, EvalError> {
-    let labelled = calibration_images(data)?;
+    let labelled = unpaired_images(data)?;
     on_start(labelled.len());
-    let manifest = Manifest::load_for(&models.join(ModelVariant::Fp32.embedder_file()))?;
+    let manifest = Manifest::load_for(&models.embedder_path())?;
     let distance = manifest.distance.unwrap_or(Distance::Cosine);
     let paths: Vec<PathBuf> = labelled.iter().map(|(_, p)| p.clone()).collect();
-    let embedded = embed_images(models, config, &paths, threads, tick)?;
+    let embedded = embed_images(models, &paths, threads, tick)?;
+    let labels: Vec<usize> = labelled.iter().map(|(l, _)| *l).collect();
+    let embeddings: Vec<&[f32]> = embedded.iter().map(|e| e.embedding.as_slice()).collect();
+    let scored = thresholds_for(&labels, &embeddings, distance, fars);
+    Ok(CalibrationReport {
+        people: labelled.last().map_or(0, |l| l.0 + 1),
+        images: labelled.len(),
+        genuine_pairs: scored.genuine_pairs,
+        impostor_pairs: scored.impostor_pairs,
+        detector_misses: embedded.iter().filter(|e| e.result.face.is_none()).count(),
+        thresholds: scored.thresholds,
+    })
+}
+
+/// Thresholds from every pair of a labelled set of embeddings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredThresholds {
+    /// One threshold per requested false-accept rate.
+    pub thresholds: Vec<Threshold>,
+    /// Pairs of the same person.
+    pub genuine_pairs: usize,
+    /// Pairs of different people.
+    pub impostor_pairs: usize,
+}
+
+/// Scores every pair of `embeddings` (same label: genuine, else impostor)
+/// and picks the threshold for each of `fars`.
+pub fn thresholds_for(
+    labels: &[usize],
+    embeddings: &[&[f32]],
+    distance: Distance,
+    fars: &[f64],
+) -> ScoredThresholds {
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
-    for i in 0..embedded.len() {
-        for j in i + 1..embedded.len() {
-            let s = similarity(distance, &embedded[i].embedding, &embedded[j].embedding);
-            if labelled[i].0 == labelled[j].0 {
+    for i in 0..embeddings.len() {
+        for j in i + 1..embeddings.len() {
+            let s = similarity(distance, embeddings[i], embeddings[j]);
+            if labels[i] == labels[j] {
                 genuine.push(s);
             } else {
                 impostor.push(s);
@@ -120,14 +149,11 @@ pub fn calibrate_lfw(
             Threshold { far, value, tar }
         })
         .collect();
-    Ok(CalibrationReport {
-        people: labelled.last().map_or(0, |l| l.0 + 1),
-        images: labelled.len(),
+    ScoredThresholds {
+        thresholds,
         genuine_pairs: genuine.len(),
         impostor_pairs: impostor.len(),
-        detector_misses: embedded.iter().filter(|e| e.result.face.is_none()).count(),
-        thresholds,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::config::ModelVariant;
 use crate::face::{FacePipeline, FaceResult, MtcnnConfig};
 use crate::image;
 
@@ -30,10 +31,28 @@ pub enum EmbedSetError {
     Image(#[from] image::ImageError),
 }
 
+/// The face models an evaluation runs: their folder, the embedder variant
+/// and the detector settings.
+#[derive(Debug, Clone, Copy)]
+pub struct FaceModels<'a> {
+    /// Folder holding pnet/rnet/onet and the embedder files with manifests.
+    pub dir: &'a Path,
+    /// Which embedder file.
+    pub variant: ModelVariant,
+    /// Detector settings.
+    pub detector: MtcnnConfig,
+}
+
+impl FaceModels<'_> {
+    /// Path of the embedder file.
+    pub fn embedder_path(&self) -> PathBuf {
+        self.dir.join(self.variant.embedder_file())
+    }
+}
+
 /// Embeds every image in `paths` with `threads` workers, calling `tick` after each.
 pub fn embed_images(
-    models: &Path,
-    config: MtcnnConfig,
+    models: FaceModels<'_>,
     paths: &[PathBuf],
     threads: usize,
     tick: &(dyn Fn() + Sync),
@@ -41,7 +60,7 @@ pub fn embed_images(
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<EmbeddedImage>>> = Mutex::new(vec![None; paths.len()]);
     let worker = || -> Result<(), EmbedSetError> {
-        let mut pipeline = FacePipeline::load(models, config)?;
+        let mut pipeline = FacePipeline::load_variant(models.dir, models.variant, models.detector)?;
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if i >= paths.len() {

@@ -7,7 +7,10 @@ pub mod metrics;
 mod plot;
 mod verification;
 
-pub use calibrate::{calibrate_lfw, threshold_at_far, CalibrationReport};
-pub use embed_set::{embed_images, EmbedSetError, EmbeddedImage};
+pub use calibrate::{
+    calibrate_lfw, threshold_at_far, thresholds_for, unpaired_images, CalibrationReport,
+    ScoredThresholds,
+};
+pub use embed_set::{embed_images, EmbedSetError, EmbeddedImage, FaceModels};
 pub use plot::{draw_roc, PlotError};
 pub use verification::{evaluate_lfw, EvalError, FarPoint, LfwReport, StageMillis};

@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::embed_set::{embed_images, EmbedSetError};
+use super::embed_set::{embed_images, EmbedSetError, FaceModels};
 use super::lfw::{read_pairs, LfwError};
 use super::metrics::{at_far, auc, kfold_accuracy, mean_std, roc, RocPoint, ScoredPair};
-use crate::config::ModelVariant;
 use crate::distance::similarity;
-use crate::face::MtcnnConfig;
 use crate::model::Manifest;
 
 /// TAR at a fixed FAR, with the threshold that gives it.
@@ -103,12 +101,10 @@ fn median_ms(mut v: Vec<Duration>) -> f64 {
     v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
-/// Runs the LFW protocol in `data` with the face models in `models`; returns
-/// the report and the ROC curve.
+/// Runs the LFW protocol in `data` with `models`; returns the report and the ROC curve.
 pub fn evaluate_lfw(
-    models: &Path,
+    models: FaceModels<'_>,
     data: &Path,
-    config: MtcnnConfig,
     threads: usize,
     on_start: &dyn Fn(usize),
     tick: &(dyn Fn() + Sync),
@@ -126,10 +122,10 @@ pub fn evaluate_lfw(
         }
     }
     on_start(paths.len());
-    let model_path = models.join(ModelVariant::Fp32.embedder_file());
+    let model_path = models.embedder_path();
     let manifest = Manifest::load_for(&model_path)?;
     let distance = manifest.distance.unwrap_or(crate::model::Distance::Cosine);
-    let embedded = embed_images(models, config, &paths, threads, tick)?;
+    let embedded = embed_images(models, &paths, threads, tick)?;
     let scored: Vec<ScoredPair> = pairs
         .iter()
         .map(|p| {
