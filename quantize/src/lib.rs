@@ -5,4 +5,5 @@ pub mod import;
 pub mod npy;
 pub mod onnx_writer;
 pub mod parity;
+pub mod quant;
 pub mod tflite;

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use siamedge_quantize::import::{import_file, ImportOptions};
 use siamedge_quantize::parity;
 
+mod quantize_cmd;
+
 /// Host tools for siamedge models: import TFLite models to ONNX and check
 /// that the ONNX files compute what the TFLite originals do.
 #[derive(Debug, Parser)]
@@ -36,6 +38,15 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "AXIS1,AXIS2")]
         symbolic_spatial: Option<Vec<String>>,
     },
+    /// Static int8 quantization of a face encoder (QDQ ONNX + manifest).
+    ///
+    /// Calibrates on aligned faces of the LFW people in no pair (cut by the
+    /// runtime's detector and alignment, preprocessed as the runtime does),
+    /// equalises cross-layer ranges, quantizes weights per channel with bias
+    /// correction and activations per tensor, optionally keeps the most
+    /// sensitive layers in float, then compares fp32 and int8 embeddings on
+    /// LFW pair images and calibrates the new file's thresholds.
+    Quantize(quantize_cmd::QuantizeArgs),
     /// Check imported ONNX models against reference outputs.
     ///
     /// CASES holds one folder per model (named after MODELS/<model>.onnx)
@@ -108,6 +119,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 summary.bytes,
                 summary.sha256
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quantize(args) => {
+            quantize_cmd::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Parity {

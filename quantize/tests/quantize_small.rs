@@ -1,0 +1,164 @@
+//! The quantizer on a small generated network (1x1 conv, PReLU idiom,
+//! depthwise conv, ReLU, projection, residual add, 1x1 conv): equalisation
+//! keeps the function, the QDQ output loads in the runtime and stays close
+//! to the float model, and mixed precision keeps the chosen layers in float.
+
+use prost::Message;
+use siamedge_quantize::onnx_writer::{attr, ElemType, GraphBuilder, OnnxDim};
+use siamedge_quantize::quant::cle::{conv_pairs, equalise};
+use siamedge_quantize::quant::graph::OnnxModel;
+use siamedge_quantize::quant::range::Method;
+use siamedge_quantize::quant::{cosine_stats, embed_all, quantize, QuantizeOptions};
+
+const SHAPE: [usize; 4] = [1, 4, 8, 8];
+
+/// A small deterministic pseudo-random generator.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    fn vec(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| self.next() * scale).collect()
+    }
+}
+
+fn conv(
+    g: &mut GraphBuilder,
+    rng: &mut Lcg,
+    input: &str,
+    dims: [usize; 4],
+    group: usize,
+    uneven: bool,
+) -> String {
+    let [out, per_group, k, _] = dims;
+    let mut w = rng.vec(out * per_group * k * k, 0.5);
+    if uneven {
+        for (i, v) in w.iter_mut().enumerate() {
+            *v *= [0.05, 1.0, 8.0][(i / (per_group * k * k)) % 3];
+        }
+    }
+    let w = g.f32_tensor("w", &dims, &w);
+    let b = g.f32_tensor("b", &[out], &rng.vec(out, 0.1));
+    g.node(
+        "Conv",
+        &[input, &w, &b],
+        "conv",
+        vec![
+            attr::ints("kernel_shape", &[k as i64, k as i64]),
+            attr::ints("pads", &[(k / 2) as i64; 4]),
+            attr::int("group", group as i64),
+        ],
+    )
+}
+
+fn small_model() -> Vec<u8> {
+    let mut rng = Lcg(7);
+    let mut g = GraphBuilder::new();
+    let dims: Vec<OnnxDim> = SHAPE.iter().map(|&d| OnnxDim::Value(d as i64)).collect();
+    let x = g.input("input", ElemType::Float, &dims);
+    let c1 = conv(&mut g, &mut rng, &x, [8, 4, 1, 1], 1, true);
+    let zero = g.f32_tensor("zero", &[], &[0.0]);
+    let slope = g.f32_tensor("slope", &[1, 8, 1, 1], &rng.vec(8, 0.3));
+    let pos = g.node("Relu", &[&c1], "pos", vec![]);
+    let neg = g.node("Min", &[&c1, &zero], "neg", vec![]);
+    let scaled = g.node("Mul", &[&neg, &slope], "scaled", vec![]);
+    let p1 = g.node("Add", &[&pos, &scaled], "prelu", vec![]);
+    let c2 = conv(&mut g, &mut rng, &p1, [8, 1, 3, 3], 8, true);
+    let r2 = g.node("Relu", &[&c2], "relu", vec![]);
+    let c3 = conv(&mut g, &mut rng, &r2, [4, 8, 1, 1], 1, false);
+    let res = g.node("Add", &[&x, &c3], "residual", vec![]);
+    let c4 = conv(&mut g, &mut rng, &res, [6, 4, 1, 1], 1, false);
+    g.output(&c4, ElemType::Float, &[]);
+    g.finish("small", "test").encode_to_vec()
+}
+
+fn inputs(seed: u64, n: usize) -> Vec<Vec<f32>> {
+    let mut rng = Lcg(seed);
+    (0..n)
+        .map(|_| rng.vec(SHAPE.iter().product(), 1.0))
+        .collect()
+}
+
+fn options(keep_float: usize) -> QuantizeOptions {
+    QuantizeOptions {
+        method: Method::Mse,
+        equalise: true,
+        bias_correction: true,
+        keep_float,
+        sensitivity_inputs: 8,
+    }
+}
+
+#[test]
+fn equalisation_keeps_the_function_and_evens_the_channel_ranges() {
+    let bytes = small_model();
+    let mut model = OnnxModel::decode(&bytes).unwrap();
+    let pairs = conv_pairs(&model);
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_eq!(equalise(&mut model, 1).unwrap(), 2);
+    let probe = inputs(3, 4);
+    let before = embed_all(&bytes, &probe, &SHAPE).unwrap();
+    let after = embed_all(&model.encode(), &probe, &SHAPE).unwrap();
+    assert!(cosine_stats(&before, &after).min > 0.999_999);
+
+    // The pair equalised last (depthwise -> projection) ends with equal ranges.
+    let pair = &pairs[1];
+    let w1 = model.float(&pair.first.weight).unwrap();
+    let w2 = model.float(&pair.second.weight).unwrap();
+    for c in 0..8 {
+        let r1 = w1.values[c * 9..c * 9 + 9]
+            .iter()
+            .fold(0f32, |m, v| m.max(v.abs()));
+        let r2 = (0..4).fold(0f32, |m, o| m.max(w2.values[o * 8 + c].abs()));
+        assert!(
+            (r1 - r2).abs() <= 1e-5 * r1.max(r2),
+            "channel {c}: {r1} vs {r2}"
+        );
+    }
+}
+
+#[test]
+fn the_qdq_model_loads_in_the_runtime_and_stays_close_to_float() {
+    let bytes = small_model();
+    let (q, summary) = quantize(&bytes, &inputs(1, 32), &SHAPE, &options(0), &|| {}).unwrap();
+    assert_eq!((summary.int8_convs, summary.float_convs), (4, 0));
+    let model = OnnxModel::decode(&q).unwrap();
+    let ops: Vec<&str> = model.nodes().iter().map(|n| n.op_type.as_str()).collect();
+    let count = |op: &str| ops.iter().filter(|o| **o == op).count();
+    assert_eq!(count("QuantizeLinear"), summary.int8_activations);
+    assert_eq!(count("DequantizeLinear"), summary.int8_activations + 4);
+    assert!(model.graph().initializer.iter().any(|t| t.data_type == 3));
+    let probe = inputs(99, 16);
+    let c = cosine_stats(
+        &embed_all(&bytes, &probe, &SHAPE).unwrap(),
+        &embed_all(&q, &probe, &SHAPE).unwrap(),
+    );
+    assert!(c.mean > 0.99 && c.mean < 1.0, "{c:?}");
+}
+
+#[test]
+fn mixed_precision_keeps_the_most_sensitive_layer_in_float() {
+    let bytes = small_model();
+    let (q, summary) = quantize(&bytes, &inputs(1, 16), &SHAPE, &options(1), &|| {}).unwrap();
+    assert_eq!((summary.int8_convs, summary.float_convs), (3, 1));
+    assert_eq!(summary.sensitivity.len(), 4);
+    let worst = &summary.sensitivity[0];
+    assert!(worst.kept_float);
+    assert!(summary
+        .sensitivity
+        .windows(2)
+        .all(|w| w[0].cosine <= w[1].cosine));
+    let model = OnnxModel::decode(&q).unwrap();
+    assert!(
+        model.float(&worst.layer).is_ok(),
+        "{} stays a float initializer",
+        worst.layer
+    );
+}
