@@ -6,4 +6,5 @@ pub mod npy;
 pub mod onnx_writer;
 pub mod parity;
 pub mod quant;
+pub mod report;
 pub mod tflite;

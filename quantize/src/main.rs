@@ -10,6 +10,7 @@ use siamedge_quantize::import::{import_file, ImportOptions};
 use siamedge_quantize::parity;
 
 mod quantize_cmd;
+mod report_cmd;
 
 /// Host tools for siamedge models: import TFLite models to ONNX and check
 /// that the ONNX files compute what the TFLite originals do.
@@ -47,6 +48,11 @@ enum Command {
     /// sensitive layers in float, then compares fp32 and int8 embeddings on
     /// LFW pair images and calibrates the new file's thresholds.
     Quantize(quantize_cmd::QuantizeArgs),
+    /// Compare a candidate model with its fp32 reference: size, parameters,
+    /// MACs, sparsity, per-layer error, embedding cosine, LFW accuracy and
+    /// TAR@FAR, and single-thread latency in the siamedge runtime (both
+    /// models interleaved in one process; optionally onnxruntime too).
+    Report(report_cmd::ReportArgs),
     /// Check imported ONNX models against reference outputs.
     ///
     /// CASES holds one folder per model (named after MODELS/<model>.onnx)
@@ -123,6 +129,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Quantize(args) => {
             quantize_cmd::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            report_cmd::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Parity {

@@ -1,7 +1,8 @@
 //! The quantizer on a small generated network (1x1 conv, PReLU idiom,
 //! depthwise conv, ReLU, projection, residual add, 1x1 conv): equalisation
 //! keeps the function, the QDQ output loads in the runtime and stays close
-//! to the float model, and mixed precision keeps the chosen layers in float.
+//! to the float model, mixed precision keeps the chosen layers in float, and
+//! the report's facts, per-layer errors and latency are what they should be.
 
 use prost::Message;
 use siamedge_quantize::onnx_writer::{attr, ElemType, GraphBuilder, OnnxDim};
@@ -9,6 +10,7 @@ use siamedge_quantize::quant::cle::{conv_pairs, equalise};
 use siamedge_quantize::quant::graph::OnnxModel;
 use siamedge_quantize::quant::range::Method;
 use siamedge_quantize::quant::{cosine_stats, embed_all, quantize, QuantizeOptions};
+use siamedge_quantize::report::{interleaved_latency, layer_errors, model_facts};
 
 const SHAPE: [usize; 4] = [1, 4, 8, 8];
 
@@ -161,4 +163,45 @@ fn mixed_precision_keeps_the_most_sensitive_layer_in_float() {
         "{} stays a float initializer",
         worst.layer
     );
+}
+
+#[test]
+fn report_facts_count_macs_and_parameters_in_float_and_int8() {
+    let bytes = small_model();
+    let f = model_facts(&bytes, &SHAPE).unwrap();
+    // 8x8 positions: 8*4 + 8*9 + 4*8 + 6*4 MACs each.
+    assert_eq!(f.conv_macs, 64 * (32 + 72 + 32 + 24));
+    // Weights 160, biases 26, PReLU slopes 8.
+    assert_eq!(f.params, 194);
+    assert_eq!((f.int8_convs, f.convs, f.sparsity), (0, 4, 0.0));
+    let (q, _) = quantize(&bytes, &inputs(1, 8), &SHAPE, &options(0), &|| {}).unwrap();
+    let g = model_facts(&q, &SHAPE).unwrap();
+    assert_eq!((g.params, g.conv_macs, g.int8_convs), (194, f.conv_macs, 4));
+}
+
+#[test]
+fn layer_errors_are_zero_against_itself_and_small_after_quantization() {
+    let bytes = small_model();
+    let probe = inputs(5, 4);
+    let same = layer_errors(&bytes, &bytes, &probe, &SHAPE).unwrap();
+    assert_eq!(same.len(), 4);
+    assert!(same.iter().all(|e| e.relative_error < 1e-10), "{same:?}");
+    let (q, _) = quantize(&bytes, &inputs(1, 16), &SHAPE, &options(0), &|| {}).unwrap();
+    let errors = layer_errors(&bytes, &q, &probe, &SHAPE).unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.relative_error > 0.0 && e.relative_error < 0.05),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn interleaved_latency_times_both_models() {
+    let bytes = small_model();
+    let x = &inputs(2, 1)[0];
+    let l = interleaved_latency(&bytes, &bytes, x, &SHAPE, 5, 1).unwrap();
+    assert_eq!(l.runs, 5);
+    assert!(l.reference_p50_ms > 0.0 && l.candidate_p50_ms > 0.0);
+    assert!(l.reference_p90_ms >= l.reference_p50_ms);
 }

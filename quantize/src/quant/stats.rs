@@ -73,8 +73,8 @@ pub struct TensorStats {
     pub histogram: Histogram,
 }
 
-/// A model with `tensors` added as outputs, loaded in the runtime.
-fn probe(
+/// A model with `tensors` as its outputs, loaded in the runtime.
+pub fn probe(
     model: &OnnxModel,
     tensors: &[String],
     input_shape: &[usize],
