@@ -40,7 +40,11 @@ pub fn interleaved_latency(
     warmup: usize,
 ) -> Result<LatencyPair, QuantError> {
     let dims: Vec<Dim> = input_shape.iter().map(|&d| Dim::Fixed(d)).collect();
-    let mut a = Network::from_bytes(Path::new("reference.onnx"), reference, &[dims.clone()])?;
+    let mut a = Network::from_bytes(
+        Path::new("reference.onnx"),
+        reference,
+        std::slice::from_ref(&dims),
+    )?;
     let mut b = Network::from_bytes(Path::new("candidate.onnx"), candidate, &[dims])?;
     for _ in 0..warmup {
         a.run(&[(input_shape, input)])?;
