@@ -232,7 +232,9 @@ fn print_markdown(r: &Report) {
     );
     let l = &r.siamedge_latency;
     println!(
-        "| siamedge (tract) p50 / p90, 1 thread | {:.2} / {:.2} ms | {:.2} / {:.2} ms | speed-up {:.2}x |",
+        "| siamedge p50 / p90, 1 thread ({} / {}) | {:.2} / {:.2} ms | {:.2} / {:.2} ms | speed-up {:.2}x |",
+        l.reference_engine,
+        l.candidate_engine,
         l.reference_p50_ms, l.reference_p90_ms, l.candidate_p50_ms, l.candidate_p90_ms, l.speedup
     );
     if let Some(o) = &r.onnxruntime_latency {

@@ -3,6 +3,7 @@
 //! a [`Manifest`] that says how to feed it.
 
 mod error;
+mod int8;
 mod manifest;
 mod network;
 mod preprocess;
@@ -13,7 +14,7 @@ pub use manifest::{
     ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec, Provenance, Role,
     Threshold, Transform,
 };
-pub use network::{Dim, Network, NetworkOutputs};
+pub use network::{Dim, Execution, Network, NetworkOutputs};
 pub use preprocess::fill_input;
 pub use runner::{sha256_hex, Model};
 

@@ -1,9 +1,12 @@
 //! A loaded, optimised, single-threaded tract network with reusable state.
 
+use prost::Message;
 use std::path::{Path, PathBuf};
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::plan::SimpleState;
 
+use super::int8::Int8Net;
 use super::ModelError;
 
 /// One dimension of an input shape: fixed, or a named symbol resolved at run time
@@ -45,12 +48,27 @@ impl NetworkOutputs {
     }
 }
 
-/// An ONNX network loaded through tract, optimised for the given input shapes,
-/// running on one thread. Output buffers are reused from run to run.
+/// Which engine runs a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// Integer kernels for a QDQ-quantized graph they can plan; tract otherwise.
+    Auto,
+    /// tract, always (a QDQ graph then runs as float with fake quantization).
+    Tract,
+}
+
+enum Engine {
+    Tract(TypedSimpleState),
+    Int8(Box<Int8Net>),
+}
+
+/// An ONNX network optimised for the given input shapes, running on one
+/// thread: through tract, or through siamedge's integer kernels for a
+/// QDQ-quantized encoder. Output buffers are reused from run to run.
 pub struct Network {
     name: String,
     path: PathBuf,
-    state: TypedSimpleState,
+    engine: Engine,
     input_shapes: Vec<Vec<Dim>>,
     outputs: NetworkOutputs,
 }
@@ -75,6 +93,31 @@ impl Network {
         bytes: &[u8],
         input_shapes: &[Vec<Dim>],
     ) -> Result<Network, ModelError> {
+        Network::from_bytes_with(path, bytes, input_shapes, Execution::Auto)
+    }
+
+    /// Like [`Network::from_bytes`], on the engine `execution` asks for.
+    pub fn from_bytes_with(
+        path: &Path,
+        bytes: &[u8],
+        input_shapes: &[Vec<Dim>],
+        execution: Execution,
+    ) -> Result<Network, ModelError> {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if execution == Execution::Auto {
+            if let Some(net) = int8_engine(bytes, input_shapes) {
+                return Ok(Network {
+                    name,
+                    path: path.to_path_buf(),
+                    engine: Engine::Int8(Box::new(net)),
+                    input_shapes: input_shapes.to_vec(),
+                    outputs: NetworkOutputs::default(),
+                });
+            }
+        }
         let load_err = |e: TractError| ModelError::Load {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
@@ -100,14 +143,10 @@ impl Network {
             .and_then(|m| m.into_runnable())
             .map_err(load_err)?;
         let state = SimpleState::new(&plan).map_err(load_err)?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
         Ok(Network {
             name,
             path: path.to_path_buf(),
-            state,
+            engine: Engine::Tract(state),
             input_shapes: input_shapes.to_vec(),
             outputs: NetworkOutputs::default(),
         })
@@ -118,19 +157,34 @@ impl Network {
         &self.path
     }
 
-    /// Number of operations left in the optimised graph (a measure of how clean it is).
+    /// Number of operations left in the optimised graph (a measure of how
+    /// clean it is); the number of integer steps on the int8 engine.
     pub fn node_count(&self) -> usize {
-        self.state.model().nodes().len()
+        match &self.engine {
+            Engine::Tract(state) => state.model().nodes().len(),
+            Engine::Int8(net) => net.step_count(),
+        }
     }
 
     /// Names of the operators left after optimisation, one per node, in order.
     pub fn op_names(&self) -> Vec<String> {
-        self.state
-            .model()
-            .nodes()
-            .iter()
-            .map(|n| n.op().name().to_string())
-            .collect()
+        match &self.engine {
+            Engine::Tract(state) => state
+                .model()
+                .nodes()
+                .iter()
+                .map(|n| n.op().name().to_string())
+                .collect(),
+            Engine::Int8(net) => net.step_names(),
+        }
+    }
+
+    /// The engine running this network: `tract` or `siamedge-int8`.
+    pub fn engine_name(&self) -> &'static str {
+        match &self.engine {
+            Engine::Tract(_) => "tract",
+            Engine::Int8(_) => "siamedge-int8",
+        }
     }
 
     /// Runs the network on `inputs` (each with its concrete shape) and returns its outputs.
@@ -145,14 +199,28 @@ impl Network {
                 ),
             ));
         }
-        let mut values: TVec<TValue> = tvec!();
         for (i, (shape, data)) in inputs.iter().enumerate() {
             self.check_shape(i, shape, data.len())?;
+        }
+        if let Engine::Int8(net) = &mut self.engine {
+            self.outputs.shapes.resize(1, Vec::new());
+            self.outputs.values.resize(1, Vec::new());
+            self.outputs.values[0].clear();
+            self.outputs.values[0].extend_from_slice(net.run(inputs[0].1));
+            self.outputs.shapes[0].clear();
+            self.outputs.shapes[0].extend_from_slice(net.output_shape());
+            return Ok(&self.outputs);
+        }
+        let mut values: TVec<TValue> = tvec!();
+        for (i, (shape, data)) in inputs.iter().enumerate() {
             let t =
                 Tensor::from_shape(shape, data).map_err(|e| self.input_err(i, e.to_string()))?;
             values.push(t.into_tvalue());
         }
-        let results = self.state.run(values).map_err(|e| ModelError::Run {
+        let Engine::Tract(state) = &mut self.engine else {
+            unreachable!("the int8 engine returned above");
+        };
+        let results = state.run(values).map_err(|e| ModelError::Run {
             name: self.name.clone(),
             reason: format!("{e:#}"),
         })?;
@@ -207,4 +275,24 @@ pub(super) fn read_model(path: &Path) -> Result<Vec<u8>, ModelError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
+}
+
+/// The integer engine for a QDQ graph with fixed input shapes, when it can plan it.
+fn int8_engine(bytes: &[u8], input_shapes: &[Vec<Dim>]) -> Option<Int8Net> {
+    let [shape] = input_shapes else {
+        return None;
+    };
+    let shape: Vec<usize> = shape
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => Some(*n),
+            Dim::Symbol(_) => None,
+        })
+        .collect::<Option<_>>()?;
+    let model = ModelProto::decode(bytes).ok()?;
+    let graph = model.graph.as_ref()?;
+    if !graph.node.iter().any(|n| n.op_type == "QuantizeLinear") {
+        return None;
+    }
+    Int8Net::plan(graph, &shape).ok()
 }

@@ -14,6 +14,10 @@ use crate::quant::QuantError;
 pub struct LatencyPair {
     /// Timed runs of each model.
     pub runs: usize,
+    /// Engine that ran the reference (`tract` or `siamedge-int8`).
+    pub reference_engine: String,
+    /// Engine that ran the candidate.
+    pub candidate_engine: String,
     /// Reference median, ms.
     pub reference_p50_ms: f64,
     /// Reference 90th percentile, ms.
@@ -64,6 +68,8 @@ pub fn interleaved_latency(
     let (pa, pb) = (percentile(&ta, 0.5), percentile(&tb, 0.5));
     Ok(LatencyPair {
         runs: ta.len(),
+        reference_engine: a.engine_name().into(),
+        candidate_engine: b.engine_name().into(),
         reference_p50_ms: pa,
         reference_p90_ms: percentile(&ta, 0.9),
         candidate_p50_ms: pb,

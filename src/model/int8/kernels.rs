@@ -1,0 +1,549 @@
+//! Integer kernels on NHWC int8 activations: a dense convolution as dot
+//! products over im2col rows (pointwise convolutions read the input rows
+//! directly), a direct depthwise convolution vectorised over channels, and
+//! float requantisation with a fused ReLU or PReLU. Each kernel has one
+//! portable body; on x86_64 a copy compiled for AVX2 is chosen at run time,
+//! on aarch64 a copy for the dot-product extension.
+
+/// The activation fused into a requantisation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    /// None (linear).
+    Linear,
+    /// max(x, 0).
+    Relu,
+    /// x for x > 0, slope[c] * x otherwise.
+    Prelu(Vec<f32>),
+}
+
+/// Requantisation of one convolution's int32 sums into int8 (or float).
+#[derive(Debug, Clone)]
+pub struct Requant {
+    /// Per output channel: input scale x weight scale.
+    pub multiplier: Vec<f32>,
+    /// Per output channel: float bias.
+    pub bias: Vec<f32>,
+    /// Per output channel: input zero point x sum of the channel's weights.
+    pub zero_correction: Vec<i32>,
+    /// Fused activation.
+    pub activation: Activation,
+    /// 1 / output scale.
+    pub inv_out_scale: f32,
+    /// Output zero point.
+    pub out_zero_point: i32,
+}
+
+impl Requant {
+    /// The float value of output channel `c` for the int32 sum `acc`.
+    #[inline(always)]
+    pub fn real(&self, c: usize, acc: i32) -> f32 {
+        let y =
+            acc.wrapping_sub(self.zero_correction[c]) as f32 * self.multiplier[c] + self.bias[c];
+        match &self.activation {
+            Activation::Linear => y,
+            Activation::Relu => y.max(0.0),
+            Activation::Prelu(slope) => y.max(0.0) + y.min(0.0) * slope[c],
+        }
+    }
+}
+
+/// Requantises one pixel's sums (`acc`, one per output channel) into `out`,
+/// in straight-line loops over channels that the compiler vectorises.
+#[inline(always)]
+fn requant_row(rq: &Requant, acc: &[i32], real: &mut [f32], out: &mut [i8]) {
+    for (((r, &a), &z), (&m, &b)) in real
+        .iter_mut()
+        .zip(acc)
+        .zip(&rq.zero_correction)
+        .zip(rq.multiplier.iter().zip(&rq.bias))
+    {
+        *r = a.wrapping_sub(z) as f32 * m + b;
+    }
+    match &rq.activation {
+        Activation::Linear => {}
+        Activation::Relu => real.iter_mut().for_each(|r| *r = r.max(0.0)),
+        Activation::Prelu(slope) => {
+            for (r, &s) in real.iter_mut().zip(slope) {
+                *r = r.max(0.0) + r.min(0.0) * s;
+            }
+        }
+    }
+    let (inv, zp) = (rq.inv_out_scale, rq.out_zero_point as f32);
+    for (o, &r) in out.iter_mut().zip(real.iter()) {
+        *o = ((r * inv).round_ties_even() + zp).clamp(-128.0, 127.0) as i8;
+    }
+}
+
+#[inline(always)]
+fn dot4_portable(x: &[i16], w: &[i16], k: usize) -> [i32; 4] {
+    let (w0, rest) = w.split_at(k);
+    let (w1, rest) = rest.split_at(k);
+    let (w2, w3) = rest.split_at(k);
+    let (mut s0, mut s1, mut s2, mut s3) = (0i32, 0i32, 0i32, 0i32);
+    for i in 0..k {
+        let v = x[i] as i32;
+        s0 = s0.wrapping_add(v.wrapping_mul(w0[i] as i32));
+        s1 = s1.wrapping_add(v.wrapping_mul(w1[i] as i32));
+        s2 = s2.wrapping_add(v.wrapping_mul(w2[i] as i32));
+        s3 = s3.wrapping_add(v.wrapping_mul(w3[i] as i32));
+    }
+    [s0, s1, s2, s3]
+}
+
+#[inline(always)]
+fn dot_body(x: &[i16], w: &[i16]) -> i32 {
+    x.iter().zip(w).fold(0i32, |s, (&a, &b)| {
+        s.wrapping_add((a as i32).wrapping_mul(b as i32))
+    })
+}
+
+/// Sums are exact: the wrapping i32 products and adds
+/// never wrap for the layer sizes of an encoder (they only spare the
+/// overflow checks of debug builds).
+///
+/// Dense rows x weights: for each row of `rows` (`row.len()` values, widened
+/// into `row`) and each output channel (weights `[out][k]`, widened to i16
+/// so that the products pair up as in `pmaddwd` / `sdot`), the int32 dot
+/// product, requantised into `out` (`[rows][out]`).
+/// Length of the i16 rows and weight rows: `k` rounded up to whole 16-lane
+/// vectors, the padding zero.
+pub fn padded(k: usize) -> usize {
+    k.div_ceil(LANES) * LANES
+}
+
+/// i16 lanes of one 256-bit vector.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn dot2x4_portable(x0: &[i16], x1: &[i16], w: &[i16], k: usize) -> [[i32; 4]; 2] {
+    [dot4_portable(x0, w, k), dot4_portable(x1, w, k)]
+}
+
+/// Dot products of two rows `x0`, `x1` with four consecutive weight rows of
+/// `w` (`k` values each, `k` a multiple of 16), with `vpmaddwd`: 16 products
+/// per instruction, summed in pairs into i32 lanes; eight accumulators stay
+/// in registers and each weight load serves both rows.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot2x4_avx2(x0: &[i16], x1: &[i16], w: &[i16], k: usize) -> [[i32; 4]; 2] {
+    use std::arch::x86_64::*;
+    assert!(k % LANES == 0 && x0.len() >= k && x1.len() >= k && w.len() >= 4 * k);
+    let (p0, p1, pw) = (x0.as_ptr(), x1.as_ptr(), w.as_ptr());
+    let z = _mm256_setzero_si256();
+    let (mut a00, mut a01, mut a02, mut a03) = (z, z, z, z);
+    let (mut a10, mut a11, mut a12, mut a13) = (z, z, z, z);
+    let mut i = 0;
+    while i < k {
+        // SAFETY: i + 16 <= k (k is a multiple of 16); both rows and the four
+        // weight rows hold k values, checked by the assert above.
+        unsafe {
+            let v0 = _mm256_loadu_si256(p0.add(i).cast());
+            let v1 = _mm256_loadu_si256(p1.add(i).cast());
+            let w0 = _mm256_loadu_si256(pw.add(i).cast());
+            a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(v0, w0));
+            a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(v1, w0));
+            let w1 = _mm256_loadu_si256(pw.add(k + i).cast());
+            a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(v0, w1));
+            a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(v1, w1));
+            let w2 = _mm256_loadu_si256(pw.add(2 * k + i).cast());
+            a02 = _mm256_add_epi32(a02, _mm256_madd_epi16(v0, w2));
+            a12 = _mm256_add_epi32(a12, _mm256_madd_epi16(v1, w2));
+            let w3 = _mm256_loadu_si256(pw.add(3 * k + i).cast());
+            a03 = _mm256_add_epi32(a03, _mm256_madd_epi16(v0, w3));
+            a13 = _mm256_add_epi32(a13, _mm256_madd_epi16(v1, w3));
+        }
+        i += LANES;
+    }
+    let sum4 = |a: __m256i, b: __m256i, c: __m256i, d: __m256i| {
+        let s = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+        let s = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+        let mut out = [0i32; 4];
+        // SAFETY: out is 16 bytes, the size of one __m128i.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), s) };
+        out
+    };
+    [sum4(a00, a01, a02, a03), sum4(a10, a11, a12, a13)]
+}
+
+#[inline(always)]
+fn dense_body(
+    rows: &[i8],
+    weights: &[i16],
+    rq: &Requant,
+    scratch: &mut Scratch,
+    out: &mut [i8],
+    dot2x4: impl Fn(&[i16], &[i16], &[i16], usize) -> [[i32; 4]; 2],
+) {
+    let channels = rq.bias.len();
+    let k = rows.len() / (out.len() / channels);
+    let kp = padded(k);
+    let (acc, real) = (
+        &mut scratch.acc[..2 * channels],
+        &mut scratch.real[..channels],
+    );
+    let (r0, r1) = scratch.row[..2 * kp].split_at_mut(kp);
+    r0[k..].fill(0);
+    r1[k..].fill(0);
+    let mut pairs = rows.chunks(2 * k).zip(out.chunks_mut(2 * channels));
+    for (src, dst) in &mut pairs {
+        let two = src.len() == 2 * k;
+        r0.iter_mut()
+            .zip(&src[..k])
+            .for_each(|(r, &v)| *r = v as i16);
+        if two {
+            r1.iter_mut()
+                .zip(&src[k..])
+                .for_each(|(r, &v)| *r = v as i16);
+        }
+        let (acc0, acc1) = acc.split_at_mut(channels);
+        let mut c = 0;
+        while c + 4 <= channels {
+            let [s0, s1] = dot2x4(r0, r1, &weights[c * kp..(c + 4) * kp], kp);
+            acc0[c..c + 4].copy_from_slice(&s0);
+            acc1[c..c + 4].copy_from_slice(&s1);
+            c += 4;
+        }
+        while c < channels {
+            let w = &weights[c * kp..(c + 1) * kp];
+            acc0[c] = dot_body(r0, w);
+            acc1[c] = dot_body(r1, w);
+            c += 1;
+        }
+        requant_row(rq, acc0, real, &mut dst[..channels]);
+        if two {
+            requant_row(rq, acc1, real, &mut dst[channels..]);
+        }
+    }
+}
+
+/// Per-call working memory of the kernels, made once with the network.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    /// Two im2col rows widened to i16 and zero-padded to whole vectors.
+    pub row: Vec<i16>,
+    /// Two pixels' int32 sums.
+    pub acc: Vec<i32>,
+    /// One pixel's float values before rounding.
+    pub real: Vec<f32>,
+}
+
+/// Like [`dense_body`] with float outputs (the last, linear layer).
+/// Like [`dense_body`] with float outputs (the last, linear layer).
+#[inline(always)]
+fn dense_real_body(
+    rows: &[i8],
+    weights: &[i16],
+    rq: &Requant,
+    scratch: &mut Scratch,
+    out: &mut [f32],
+) {
+    let channels = rq.bias.len();
+    let k = rows.len() / (out.len() / channels);
+    let kp = padded(k);
+    let row = &mut scratch.row[..kp];
+    row[k..].fill(0);
+    for (src, dst) in rows.chunks_exact(k).zip(out.chunks_exact_mut(channels)) {
+        row.iter_mut().zip(src).for_each(|(r, &v)| *r = v as i16);
+        for (c, d) in dst.iter_mut().enumerate() {
+            *d = rq.real(c, dot_body(row, &weights[c * kp..(c + 1) * kp]));
+        }
+    }
+}
+
+/// Geometry of a convolution on an NHWC image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Input height, width, channels.
+    pub input: [usize; 3],
+    /// Output height, width, channels.
+    pub output: [usize; 3],
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Strides.
+    pub stride: [usize; 2],
+    /// Padding before (top, left).
+    pub pad: [usize; 2],
+}
+
+/// Depthwise convolution (weights `[kh * kw][c]`), int32 sums per channel
+/// in `acc`, then requantisation into `out`.
+#[inline(always)]
+fn depthwise_body(
+    x: &[i8],
+    g: &Geometry,
+    zero_point: i32,
+    weights: &[i8],
+    rq: &Requant,
+    scratch: &mut Scratch,
+    out: &mut [i8],
+) {
+    let [ih, iw, c] = g.input;
+    let (acc, real) = (&mut scratch.acc[..c], &mut scratch.real[..c]);
+    let [oh, ow, _] = g.output;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            acc.iter_mut().for_each(|a| *a = 0);
+            for ky in 0..g.kernel[0] {
+                let iy = (oy * g.stride[0] + ky) as isize - g.pad[0] as isize;
+                if iy < 0 || iy >= ih as isize {
+                    continue;
+                }
+                for kx in 0..g.kernel[1] {
+                    let ix = (ox * g.stride[1] + kx) as isize - g.pad[1] as isize;
+                    if ix < 0 || ix >= iw as isize {
+                        continue;
+                    }
+                    let at = (iy as usize * iw + ix as usize) * c;
+                    let px = &x[at..at + c];
+                    let w = &weights[(ky * g.kernel[1] + kx) * c..][..c];
+                    // |v - zp| <= 255 and |w| <= 127: the product fits in i16.
+                    let zp = zero_point as i16;
+                    for ((a, &v), &wv) in acc.iter_mut().zip(px).zip(w) {
+                        *a = a.wrapping_add(
+                            (v as i16).wrapping_sub(zp).wrapping_mul(wv as i16) as i32
+                        );
+                    }
+                }
+            }
+            requant_row(rq, acc, real, &mut out[(oy * ow + ox) * c..][..c]);
+        }
+    }
+}
+
+/// Copies the input patches of each output pixel into rows of
+/// `kh * kw * c` values (`(ky, kx, c)` order); padding reads as `zero_point`.
+pub fn im2col(x: &[i8], g: &Geometry, zero_point: i8, rows: &mut [i8]) {
+    let [ih, iw, c] = g.input;
+    let [oh, ow, _] = g.output;
+    let k = g.kernel[0] * g.kernel[1] * c;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut rows[(oy * ow + ox) * k..][..k];
+            for ky in 0..g.kernel[0] {
+                for kx in 0..g.kernel[1] {
+                    let dst = &mut row[(ky * g.kernel[1] + kx) * c..][..c];
+                    let iy = (oy * g.stride[0] + ky) as isize - g.pad[0] as isize;
+                    let ix = (ox * g.stride[1] + kx) as isize - g.pad[1] as isize;
+                    if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
+                        dst.fill(zero_point);
+                    } else {
+                        let at = (iy as usize * iw + ix as usize) * c;
+                        dst.copy_from_slice(&x[at..at + c]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A quantized tensor's scale and zero point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QParams {
+    /// Scale.
+    pub scale: f32,
+    /// Zero point.
+    pub zero_point: i32,
+}
+
+/// `out = quantize(dequantize(a) + dequantize(b))`, element by element.
+#[inline(always)]
+fn add_body(a: &[i8], qa: QParams, b: &[i8], qb: QParams, qo: QParams, out: &mut [i8]) {
+    let (inv, zp) = (1.0 / qo.scale, qo.zero_point as f32);
+    let (za, zb) = (qa.zero_point as f32, qb.zero_point as f32);
+    for ((o, &va), &vb) in out.iter_mut().zip(a).zip(b) {
+        let real = (va as f32 - za) * qa.scale + (vb as f32 - zb) * qb.scale;
+        *o = ((real * inv).round_ties_even() + zp).clamp(-128.0, 127.0) as i8;
+    }
+}
+
+/// Quantizes a float NCHW image (`channels` planes) into NHWC int8.
+#[inline(always)]
+fn quantize_nchw_body(input: &[f32], channels: usize, q: QParams, out: &mut [i8]) {
+    let plane = input.len() / channels.max(1);
+    let (inv, zp) = (1.0 / q.scale, q.zero_point as f32);
+    for (c, src) in input.chunks_exact(plane).enumerate() {
+        for (p, &x) in src.iter().enumerate() {
+            out[p * channels + c] = ((x * inv).round_ties_even() + zp).clamp(-128.0, 127.0) as i8;
+        }
+    }
+}
+
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $name:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn wide($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            #[cfg(target_arch = "aarch64")]
+            {
+                #[target_feature(enable = "dotprod")]
+                unsafe fn wide($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::arch::is_aarch64_feature_detected!("dotprod") {
+                    // SAFETY: the CPU supports the dot-product extension, checked just above.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+/// Dense convolution rows into int8 outputs (see [`dense_body`]).
+pub fn dense(rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [i8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn wide(rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [i8]) {
+            dense_body(rows, weights, rq, scratch, out, |x0, x1, w, k| {
+                // SAFETY: `wide` runs only where AVX2 was detected.
+                unsafe { dot2x4_avx2(x0, x1, w, k) }
+            })
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { wide(rows, weights, rq, scratch, out) };
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        #[target_feature(enable = "dotprod")]
+        fn wide(rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [i8]) {
+            dense_body(rows, weights, rq, scratch, out, dot2x4_portable)
+        }
+        if std::arch::is_aarch64_feature_detected!("dotprod") {
+            // SAFETY: the CPU supports the dot-product extension, checked just above.
+            return unsafe { wide(rows, weights, rq, scratch, out) };
+        }
+    }
+    dense_body(rows, weights, rq, scratch, out, dot2x4_portable)
+}
+dispatched!(
+    /// Dense convolution rows into float outputs.
+    dense_real,
+    dense_real_body,
+    (rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [f32])
+);
+dispatched!(
+    /// Int8 residual addition with requantisation.
+    add,
+    add_body,
+    (a: &[i8], qa: QParams, b: &[i8], qb: QParams, qo: QParams, out: &mut [i8])
+);
+dispatched!(
+    /// Quantizes the float NCHW graph input into NHWC int8.
+    quantize_nchw,
+    quantize_nchw_body,
+    (input: &[f32], channels: usize, q: QParams, out: &mut [i8])
+);
+dispatched!(
+    /// Depthwise convolution into int8 outputs.
+    depthwise,
+    depthwise_body,
+    (x: &[i8], g: &Geometry, zero_point: i32, weights: &[i8], rq: &Requant, scratch: &mut Scratch, out: &mut [i8])
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(channels: usize) -> Requant {
+        Requant {
+            multiplier: vec![1.0; channels],
+            bias: vec![0.0; channels],
+            zero_correction: vec![0; channels],
+            activation: Activation::Linear,
+            inv_out_scale: 1.0,
+            out_zero_point: 0,
+        }
+    }
+
+    #[test]
+    fn dense_matches_a_plain_sum_for_every_channel_count() {
+        for channels in [1, 4, 5, 9] {
+            let k = 7;
+            let rows: Vec<i8> = (0..3 * k).map(|i| (i as i32 * 7 % 23 - 11) as i8).collect();
+            let kp = padded(k);
+            let mut w = vec![0i16; channels * kp];
+            for c in 0..channels {
+                for i in 0..k {
+                    w[c * kp + i] = ((c * k + i) as i16 * 5 % 19) - 9;
+                }
+            }
+            let mut out = vec![0i8; 3 * channels];
+            let mut scratch = Scratch {
+                row: vec![0; 2 * kp],
+                acc: vec![0; 2 * channels],
+                real: vec![0.0; channels],
+            };
+            dense(&rows, &w, &identity(channels), &mut scratch, &mut out);
+            for r in 0..3 {
+                for c in 0..channels {
+                    let s: i32 = (0..k)
+                        .map(|i| rows[r * k + i] as i32 * w[c * kp + i] as i32)
+                        .sum();
+                    assert_eq!(out[r * channels + c], s.clamp(-128, 127) as i8);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn requant_rounds_half_to_even_and_saturates() {
+        let mut out = [0i8; 3];
+        let q = QParams {
+            scale: 1.0,
+            zero_point: 3,
+        };
+        quantize_nchw(&[-0.5, 0.5, -1000.0], 1, q, &mut out);
+        assert_eq!(
+            out,
+            [3, 3, -128],
+            "half to even, then the zero point; saturated"
+        );
+        let rq = Requant {
+            activation: Activation::Prelu(vec![0.5]),
+            zero_correction: vec![10],
+            ..identity(1)
+        };
+        assert_eq!(rq.real(0, 4), -3.0);
+        assert_eq!(rq.real(0, 16), 6.0);
+    }
+
+    #[test]
+    fn depthwise_skips_padding_and_im2col_fills_it_with_the_zero_point() {
+        // 2x2 image, 1 channel, 3x3 kernel of ones, padding 1: each output sums the image.
+        let g = Geometry {
+            input: [2, 2, 1],
+            output: [2, 2, 1],
+            kernel: [3, 3],
+            stride: [1, 1],
+            pad: [1, 1],
+        };
+        let x = [1i8, 2, 3, 4];
+        let mut out = [0i8; 4];
+        let mut scratch = Scratch {
+            row: Vec::new(),
+            acc: vec![0; 1],
+            real: vec![0.0; 1],
+        };
+        depthwise(&x, &g, 0, &[1; 9], &identity(1), &mut scratch, &mut out);
+        assert_eq!(out, [10, 10, 10, 10]);
+        let mut rows = [0i8; 36];
+        im2col(&x, &g, -5, &mut rows);
+        assert_eq!(&rows[..9], &[-5, -5, -5, -5, 1, 2, -5, 3, 4]);
+    }
+}

@@ -1,0 +1,165 @@
+//! Integer execution of QDQ-quantized convolutional encoders: the graph is
+//! planned into int8 convolutions (dense through dot products, depthwise
+//! direct) with fused bias, activation and requantisation, and int8
+//! residual additions, so activations stay int8 from the input to the last
+//! layer. All buffers are made when the model is loaded.
+
+mod kernels;
+mod plan;
+
+use kernels::{add, dense, dense_real, depthwise, im2col, padded, quantize_nchw, Scratch};
+use plan::{ConvKind, ConvStep, Destination, Plan, Step};
+use tract_onnx::pb::GraphProto;
+
+/// A planned int8 network with its buffers.
+#[derive(Debug)]
+pub struct Int8Net {
+    plan: Plan,
+    buffers: Vec<Vec<i8>>,
+    rows: Vec<i8>,
+    scratch: Scratch,
+    nhwc: Vec<f32>,
+    output: Vec<f32>,
+}
+
+impl Int8Net {
+    /// Plans `graph` for its input of `input_shape`; the error says why the
+    /// graph cannot run in integers (it then runs in tract).
+    pub fn plan(graph: &GraphProto, input_shape: &[usize]) -> Result<Int8Net, String> {
+        let plan = plan::plan(graph, input_shape)?;
+        let (mut rows, mut row, mut acc) = (0, 0, 0);
+        for s in &plan.steps {
+            if let Step::Conv(c) = s {
+                let g = &c.geometry;
+                if c.kind == ConvKind::Im2col {
+                    rows = rows
+                        .max(g.output[0] * g.output[1] * g.kernel[0] * g.kernel[1] * g.input[2]);
+                }
+                acc = acc.max(g.output[2]);
+                row = row.max(2 * padded(g.kernel[0] * g.kernel[1] * g.input[2]));
+            }
+        }
+        let [h, w, c] = plan.output_nhwc;
+        Ok(Int8Net {
+            buffers: plan.buffers.iter().map(|&n| vec![0; n]).collect(),
+            rows: vec![0; rows],
+            scratch: Scratch {
+                row: vec![0; row],
+                acc: vec![0; 2 * acc],
+                real: vec![0.0; acc],
+            },
+            nhwc: vec![0.0; h * w * c],
+            output: vec![0.0; h * w * c],
+            plan,
+        })
+    }
+
+    /// Number of steps.
+    pub fn step_count(&self) -> usize {
+        self.plan.steps.len()
+    }
+
+    /// A name for each step, in order.
+    pub fn step_names(&self) -> Vec<String> {
+        self.plan
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::QuantizeInput { .. } => "QuantizeInput".to_string(),
+                Step::Add { .. } => "Int8Add".to_string(),
+                Step::Conv(c) => format!("Int8Conv{:?}", c.kind),
+            })
+            .collect()
+    }
+
+    /// Shape of the output (as the graph states it).
+    pub fn output_shape(&self) -> &[usize] {
+        &self.plan.output_shape
+    }
+
+    /// Runs the network on a float NCHW input; returns the float output (NCHW order).
+    pub fn run(&mut self, input: &[f32]) -> &[f32] {
+        let steps = std::mem::take(&mut self.plan.steps);
+        for step in &steps {
+            match step {
+                Step::QuantizeInput { output } => {
+                    let channels = self.plan.input_shape[1];
+                    quantize_nchw(
+                        input,
+                        channels,
+                        output.qparams(),
+                        &mut self.buffers[output.buffer],
+                    );
+                }
+                Step::Add { a, b, output } => {
+                    let mut out = std::mem::take(&mut self.buffers[output.buffer]);
+                    let (xa, xb) = (&self.buffers[a.buffer], &self.buffers[b.buffer]);
+                    add(xa, a.qparams(), xb, b.qparams(), output.qparams(), &mut out);
+                    self.buffers[output.buffer] = out;
+                }
+                Step::Conv(conv) => self.conv(conv),
+            }
+        }
+        self.plan.steps = steps;
+        let [h, w, c] = self.plan.output_nhwc;
+        for p in 0..h * w {
+            for ch in 0..c {
+                self.output[ch * h * w + p] = self.nhwc[p * c + ch];
+            }
+        }
+        &self.output
+    }
+
+    fn conv(&mut self, conv: &ConvStep) {
+        let g = &conv.geometry;
+        let input = std::mem::take(&mut self.buffers[conv.input.buffer]);
+        let k = g.kernel[0] * g.kernel[1] * g.input[2];
+        let rows: &[i8] = match conv.kind {
+            ConvKind::Pointwise | ConvKind::Depthwise => &input,
+            ConvKind::Im2col => {
+                let n = g.output[0] * g.output[1] * k;
+                im2col(&input, g, conv.input.zero_point as i8, &mut self.rows[..n]);
+                &self.rows[..n]
+            }
+        };
+        match (&conv.output, &conv.kind) {
+            (Destination::Int8(out), ConvKind::Depthwise) => {
+                let mut dst = std::mem::take(&mut self.buffers[out.buffer]);
+                depthwise(
+                    rows,
+                    g,
+                    conv.input.zero_point,
+                    &conv.weights,
+                    &conv.requant,
+                    &mut self.scratch,
+                    &mut dst,
+                );
+                self.buffers[out.buffer] = dst;
+            }
+            (Destination::Int8(out), _) => {
+                let mut dst = std::mem::take(&mut self.buffers[out.buffer]);
+                dense(
+                    rows,
+                    &conv.dense_weights,
+                    &conv.requant,
+                    &mut self.scratch,
+                    &mut dst,
+                );
+                self.buffers[out.buffer] = dst;
+            }
+            (Destination::Float, ConvKind::Depthwise) => {
+                unreachable!("the planner gives a float output only to dense convolutions")
+            }
+            (Destination::Float, _) => {
+                dense_real(
+                    rows,
+                    &conv.dense_weights,
+                    &conv.requant,
+                    &mut self.scratch,
+                    &mut self.nhwc,
+                );
+            }
+        }
+        self.buffers[conv.input.buffer] = input;
+    }
+}
