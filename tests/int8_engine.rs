@@ -8,16 +8,14 @@
 //! and qemu-arm in CI). Re-record on x86_64 with
 //! `SIAMEDGE_RECORD_REFERENCE=1 cargo test --test int8_engine`.
 
-mod common;
-
 use std::path::Path;
 
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use siamedge::model::onnx_proto::tensor_proto::DataType;
 use siamedge::model::onnx_proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    TensorProto, TypeProto, ValueInfoProto,
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TypeProto, ValueInfoProto,
 };
 use siamedge::model::{Dim, Execution, Network};
 
@@ -287,7 +285,7 @@ struct Reference {
 
 #[test]
 fn integer_outputs_match_those_recorded_on_x86_64_bit_for_bit() {
-    let path = common::root().join("tests/reference/int8-x86_64.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/int8-x86_64.json");
     let (_, outputs) = run(Execution::Auto);
     if std::env::var_os("SIAMEDGE_RECORD_REFERENCE").is_some() {
         assert_eq!(

@@ -39,14 +39,17 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "AXIS1,AXIS2")]
         symbolic_spatial: Option<Vec<String>>,
     },
-    /// Static int8 quantization of a face encoder (QDQ ONNX + manifest).
+    /// Static int8 quantization of an encoder (QDQ ONNX + manifest).
     ///
-    /// Calibrates on aligned faces of the LFW people in no pair (cut by the
-    /// runtime's detector and alignment, preprocessed as the runtime does),
-    /// equalises cross-layer ranges, quantizes weights per channel with bias
-    /// correction and activations per tensor, optionally keeps the most
-    /// sensitive layers in float, then compares fp32 and int8 embeddings on
-    /// LFW pair images and calibrates the new file's thresholds.
+    /// With --lfw (face encoders) it calibrates on aligned faces of the LFW
+    /// people in no pair (cut by the runtime's detector and alignment,
+    /// preprocessed as the runtime does), compares fp32 and int8 embeddings on
+    /// LFW pair images and calibrates the new file's thresholds; with
+    /// --images it calibrates and compares on disjoint images from folders.
+    /// Either way it equalises cross-layer ranges, quantizes weights per
+    /// channel with bias correction and activations per tensor, and can keep
+    /// the most sensitive layers in float. The siamedge runtime runs the
+    /// result on its integer engine when it can plan the graph.
     Quantize(quantize_cmd::QuantizeArgs),
     /// Compare a candidate model with its fp32 reference: size, parameters,
     /// MACs, sparsity, per-layer error, embedding cosine, LFW accuracy and

@@ -7,6 +7,7 @@ pub mod cle;
 mod error;
 pub mod faces;
 pub mod graph;
+pub mod images;
 pub mod qdq;
 pub mod range;
 pub mod stats;
