@@ -144,6 +144,24 @@ pub fn omniglot_runs(
     runs: &Path,
     device: &Device,
 ) -> Result<Vec<RunResult>, TrainError> {
+    let dim = encoder.fc.weight.val().dims()[1];
+    omniglot_runs_with(prep, runs, dim, &mut |images| {
+        Ok(embed(encoder, prep, images, device))
+    })
+}
+
+/// Maps input-size images to their concatenated embeddings.
+pub type EmbedImages<'a> = dyn FnMut(&[RgbImage]) -> Result<Vec<f32>, TrainError> + 'a;
+
+/// [`omniglot_runs`] with any embedding function (`embed` maps input-size
+/// images to their concatenated `dim`-wide embeddings), e.g. an exported
+/// ONNX file running in the siamedge runtime.
+pub fn omniglot_runs_with(
+    prep: &Preprocess,
+    runs: &Path,
+    dim: usize,
+    embed: &mut EmbedImages<'_>,
+) -> Result<Vec<RunResult>, TrainError> {
     let mut dirs: Vec<_> = std::fs::read_dir(runs)
         .map_err(|e| TrainError::io(runs, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -156,7 +174,6 @@ pub fn omniglot_runs(
             reason: "no runNN/class_labels.txt found".into(),
         });
     }
-    let dim = encoder.fc.weight.val().dims()[1];
     let mut scratch = Vec::new();
     let mut load = |p: &Path| -> Result<RgbImage, TrainError> {
         Ok(prep.fit(&siamedge::image::load(p)?, &mut scratch))
@@ -190,8 +207,8 @@ pub fn omniglot_runs(
             .iter()
             .map(|c| load(&dir.join("training").join(c)))
             .collect::<Result<_, _>>()?;
-        let g = embed(encoder, prep, &train, device);
-        let q = embed(encoder, prep, &tests, device);
+        let g = embed(&train)?;
+        let q = embed(&tests)?;
         let correct = q
             .chunks(dim)
             .zip(&truth)

@@ -1,7 +1,7 @@
 //! `siamedge-train`: train a Siamese encoder, evaluate it one-shot, export it
 //! as ONNX with its manifest.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -146,10 +146,15 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("model").required(true).args(["checkpoint", "onnx"])))]
 struct EvalArgs {
     /// Checkpoint stem (X for X.bpk + X.json).
     #[arg(long)]
-    checkpoint: PathBuf,
+    checkpoint: Option<PathBuf>,
+    /// An exported (or quantized) ONNX encoder with its manifest, run in the
+    /// siamedge runtime instead of burn (Omniglot runs only).
+    #[arg(long, requires = "omniglot_runs")]
+    onnx: Option<PathBuf>,
     /// cpu or gpu.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -389,14 +394,63 @@ fn print_runs(results: &[eval::RunResult]) -> f64 {
     mean
 }
 
+fn run_eval_onnx(onnx: &Path, runs: &Path, json: bool) -> Result<()> {
+    let mut model = siamedge::model::Model::load(onnx)?;
+    let spec = model.manifest().input.clone();
+    let prep = Preprocess {
+        size: spec.shape[2],
+        grey: spec.color == siamedge::model::ColorOrder::Grey,
+        dark_on_light: spec.scale < 0.0,
+    };
+    let dim = model.manifest().embedding_dim.unwrap_or(0);
+    let engine = model.network().engine_name();
+    let results = eval::omniglot_runs_with(&prep, runs, dim, &mut |images| {
+        let mut all = Vec::with_capacity(images.len() * dim);
+        for img in images {
+            let mut e = model.run_image(img)?.values(0).to_vec();
+            siamedge::distance::l2_normalize(&mut e);
+            all.extend(e);
+        }
+        Ok(all)
+    })?;
+    let mean = results
+        .iter()
+        .map(|r| r.correct as f64 / r.total as f64)
+        .sum::<f64>()
+        / results.len() as f64;
+    if json {
+        let report = json!({
+            "onnx": onnx.display().to_string(),
+            "engine": engine,
+            "omniglot_runs": { "runs": results, "mean_accuracy": mean },
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{} in the siamedge runtime ({engine})", onnx.display());
+        print_runs(&results);
+    }
+    Ok(())
+}
+
 fn run_eval(a: EvalArgs) -> Result<()> {
+    if let Some(onnx) = &a.onnx {
+        let runs = a
+            .omniglot_runs
+            .as_deref()
+            .expect("clap requires --omniglot-runs");
+        return run_eval_onnx(onnx, runs, a.json);
+    }
     let compute: Compute = a.device.parse()?;
     let device = compute.device()?;
-    let (net, meta) = checkpoint::load(&a.checkpoint, &device)?;
+    let checkpoint = a
+        .checkpoint
+        .clone()
+        .expect("clap requires --checkpoint or --onnx");
+    let (net, meta) = checkpoint::load(&checkpoint, &device)?;
     let prep: Preprocess = meta.preprocess.into();
     let encoder = net.branch(0);
     let mut report = json!({
-        "checkpoint": a.checkpoint.display().to_string(),
+        "checkpoint": checkpoint.display().to_string(),
         "trained_by": meta.command,
         "train_seconds": meta.train_seconds,
         "hardware": meta.hardware,
