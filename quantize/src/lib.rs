@@ -5,6 +5,7 @@ pub mod import;
 pub mod npy;
 pub mod onnx_writer;
 pub mod parity;
+pub mod prune;
 pub mod quant;
 pub mod report;
 pub mod tflite;

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use siamedge_quantize::import::{import_file, ImportOptions};
 use siamedge_quantize::parity;
 
+mod inputs;
+mod prune_cmd;
 mod quantize_cmd;
 mod report_cmd;
 
@@ -51,6 +53,14 @@ enum Command {
     /// the most sensitive layers in float. The siamedge runtime runs the
     /// result on its integer engine when it can plan the graph.
     Quantize(quantize_cmd::QuantizeArgs),
+    /// Structured channel pruning of an fp32 encoder (ONNX + manifest).
+    ///
+    /// Removes the lowest-L1 channels between each dense -> depthwise ->
+    /// dense chain (the filters, biases, PReLU slopes and inputs that go
+    /// with them), per block or globally, then refits each block's last
+    /// convolution by least squares to reproduce the unpruned network on
+    /// calibration inputs. Quantize the result with `quantize`.
+    Prune(prune_cmd::PruneArgs),
     /// Compare a candidate model with its fp32 reference: size, parameters,
     /// MACs, sparsity, per-layer error, embedding cosine, LFW accuracy and
     /// TAR@FAR, and single-thread latency in the siamedge runtime (both
@@ -132,6 +142,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Quantize(args) => {
             quantize_cmd::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prune(args) => {
+            prune_cmd::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {

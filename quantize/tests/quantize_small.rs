@@ -237,3 +237,42 @@ fn the_int8_engine_runs_the_qdq_model_and_agrees_with_tracts_fake_quantization()
     // code, in an intermediate layer); the float output stays within 2 %.
     assert!(worst < 0.02, "worst relative difference {worst}");
 }
+
+#[test]
+fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
+    use siamedge_quantize::prune::{blocks, prune, PruneOptions};
+    let bytes = small_model();
+    let model = OnnxModel::decode(&bytes).unwrap();
+    let found = blocks(&model);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].channels, 8);
+    let options = PruneOptions {
+        ratio: 0.5,
+        global: false,
+        min_channels: 2,
+    };
+    let (plain, report) = prune(&bytes, &options, &[], &SHAPE, &|| {}).unwrap();
+    assert_eq!((report[0].channels, report[0].kept), (8, 4));
+    let pruned = OnnxModel::decode(&plain).unwrap();
+    let b = &found[0];
+    assert_eq!(
+        pruned.float(&b.first.weight).unwrap().dims,
+        vec![4, 4, 1, 1]
+    );
+    assert_eq!(
+        pruned.float(&b.depthwise.weight).unwrap().dims,
+        vec![4, 1, 3, 3]
+    );
+    assert_eq!(pruned.float(&b.last.weight).unwrap().dims, vec![4, 4, 1, 1]);
+    assert_eq!(pruned.float("slope").unwrap().dims, vec![1, 4, 1, 1]);
+    let before = model_facts(&bytes, &SHAPE).unwrap().conv_macs;
+    let after = model_facts(&plain, &SHAPE).unwrap().conv_macs;
+    assert_eq!(before - after, 64 * (4 * 4 + 4 * 9 + 4 * 4));
+
+    let (recovered, _) = prune(&bytes, &options, &inputs(1, 16), &SHAPE, &|| {}).unwrap();
+    let probe = inputs(77, 8);
+    let reference = embed_all(&bytes, &probe, &SHAPE).unwrap();
+    let without = cosine_stats(&reference, &embed_all(&plain, &probe, &SHAPE).unwrap()).mean;
+    let with = cosine_stats(&reference, &embed_all(&recovered, &probe, &SHAPE).unwrap()).mean;
+    assert!(with > without, "recovery {with} vs none {without}");
+}

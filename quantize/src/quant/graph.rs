@@ -169,3 +169,43 @@ impl OnnxModel {
             .collect()
     }
 }
+
+impl OnnxModel {
+    /// Replaces the float initializer `name` with new dimensions and values.
+    pub fn set_float_tensor(&mut self, name: &str, dims: &[usize], values: &[f32]) {
+        self.set_float(name, values);
+        let t = self
+            .graph_mut()
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == name)
+            .expect("set_float_tensor on an existing initializer");
+        t.dims = dims.iter().map(|&d| d as i64).collect();
+    }
+
+    /// Sets integer attribute `name` of node `node`.
+    pub fn set_int_attribute(&mut self, node: usize, name: &str, value: i64) {
+        let n = &mut self.graph_mut().node[node];
+        if let Some(a) = n.attribute.iter_mut().find(|a| a.name == name) {
+            a.i = value;
+        }
+    }
+
+    /// The per-channel slope initializer of the PReLU idiom
+    /// (`relu(x) + slope * min(x, 0)`) that reads `value`, if any.
+    pub fn prelu_slope(&self, value: &str) -> Option<String> {
+        let nodes = self.nodes();
+        let min = self
+            .consumers(value)
+            .into_iter()
+            .find(|&i| nodes[i].op_type == "Min")?;
+        let [mul] = self.consumers(&nodes[min].output[0])[..] else {
+            return None;
+        };
+        nodes[mul]
+            .input
+            .iter()
+            .find(|i| **i != nodes[min].output[0] && self.initializer(i).is_some())
+            .cloned()
+    }
+}

@@ -1,0 +1,285 @@
+//! Structured channel pruning of depthwise-separable and inverted-residual
+//! blocks (dense conv -> activation -> depthwise conv -> activation -> dense
+//! conv). A pruned channel takes with it the first convolution's filter and
+//! bias, the activation slopes, the depthwise filter and bias, and the
+//! matching input of the last convolution. Channels are ranked by the L1
+//! norm of their first-layer filter, per block or globally. Recovery refits
+//! each block's last convolution by least squares so that it reproduces the
+//! unpruned network's output on calibration inputs (the pruned network's own
+//! inputs, so upstream error is compensated block by block).
+
+mod solve;
+
+use serde::Serialize;
+
+use crate::quant::cle::conv_pairs;
+use crate::quant::graph::{ConvNode, OnnxModel};
+use crate::quant::stats::probe;
+use crate::quant::QuantError;
+
+/// One prunable block.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Dense convolution that writes the channels.
+    pub first: ConvNode,
+    /// Depthwise convolution over them.
+    pub depthwise: ConvNode,
+    /// Dense convolution that reads them.
+    pub last: ConvNode,
+    /// Channel count.
+    pub channels: usize,
+}
+
+/// Every dense -> depthwise -> dense chain whose middle channels are free to prune.
+pub fn blocks(model: &OnnxModel) -> Vec<Block> {
+    let pairs = conv_pairs(model);
+    let mut out = Vec::new();
+    for a in &pairs {
+        if a.first.group != 1 || a.second.group <= 1 {
+            continue;
+        }
+        let Some(b) = pairs.iter().find(|b| b.first.node == a.second.node) else {
+            continue;
+        };
+        if b.second.group != 1 {
+            continue;
+        }
+        out.push(Block {
+            first: a.first.clone(),
+            depthwise: a.second.clone(),
+            last: b.second.clone(),
+            channels: a.second.group,
+        });
+    }
+    out
+}
+
+/// How many channels to remove and how to choose them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PruneOptions {
+    /// Fraction of the prunable channels to remove.
+    pub ratio: f64,
+    /// Rank channels across all blocks (by L1 relative to their block's mean) instead of per block.
+    pub global: bool,
+    /// Fewest channels a block keeps.
+    pub min_channels: usize,
+}
+
+/// What pruning removed from one block.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockReport {
+    /// Weight name of the block's first convolution.
+    pub block: String,
+    /// Channels before.
+    pub channels: usize,
+    /// Channels kept.
+    pub kept: usize,
+}
+
+fn l1_per_channel(model: &OnnxModel, conv: &ConvNode) -> Result<Vec<f64>, QuantError> {
+    let w = model.float(&conv.weight)?;
+    let per = w.values.len() / w.dims[0];
+    Ok(w.values
+        .chunks(per)
+        .map(|c| c.iter().map(|v| v.abs() as f64).sum())
+        .collect())
+}
+
+/// The channels each block keeps (sorted), under `options`.
+pub fn choose(
+    model: &OnnxModel,
+    blocks: &[Block],
+    options: &PruneOptions,
+) -> Result<Vec<Vec<usize>>, QuantError> {
+    let scores: Vec<Vec<f64>> = blocks
+        .iter()
+        .map(|b| l1_per_channel(model, &b.first))
+        .collect::<Result<_, _>>()?;
+    let mut remove: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
+    if options.global {
+        let mut all: Vec<(f64, usize, usize)> = Vec::new();
+        for (b, s) in scores.iter().enumerate() {
+            let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
+            all.extend(
+                s.iter()
+                    .enumerate()
+                    .map(|(c, &v)| (v / mean.max(1e-12), b, c)),
+            );
+        }
+        all.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let target = (options.ratio * all.len() as f64).round() as usize;
+        let mut left: Vec<usize> = scores.iter().map(Vec::len).collect();
+        let mut removed = 0;
+        for &(_, b, c) in &all {
+            if removed == target {
+                break;
+            }
+            if left[b] > options.min_channels {
+                remove[b][c] = true;
+                left[b] -= 1;
+                removed += 1;
+            }
+        }
+    } else {
+        for (s, r) in scores.iter().zip(remove.iter_mut()) {
+            let n = ((options.ratio * s.len() as f64).round() as usize)
+                .min(s.len().saturating_sub(options.min_channels));
+            let mut order: Vec<usize> = (0..s.len()).collect();
+            order.sort_by(|&x, &y| s[x].total_cmp(&s[y]));
+            for &c in order.iter().take(n) {
+                r[c] = true;
+            }
+        }
+    }
+    Ok(remove
+        .iter()
+        .map(|r| (0..r.len()).filter(|&c| !r[c]).collect())
+        .collect())
+}
+
+fn keep_rows(
+    model: &mut OnnxModel,
+    name: &str,
+    axis: usize,
+    keep: &[usize],
+) -> Result<(), QuantError> {
+    let t = model.float(name)?;
+    let mut dims = t.dims.clone();
+    if dims.is_empty() {
+        return Ok(());
+    }
+    let outer: usize = dims[..axis].iter().product();
+    let inner: usize = dims[axis + 1..].iter().product();
+    let n = dims[axis];
+    let mut values = Vec::with_capacity(outer * keep.len() * inner);
+    for o in 0..outer {
+        for &k in keep {
+            let at = (o * n + k) * inner;
+            values.extend_from_slice(&t.values[at..at + inner]);
+        }
+    }
+    dims[axis] = keep.len();
+    model.set_float_tensor(name, &dims, &values);
+    Ok(())
+}
+
+/// Removes every channel of `block` not in `keep`.
+pub fn prune_block(model: &mut OnnxModel, block: &Block, keep: &[usize]) -> Result<(), QuantError> {
+    keep_rows(model, &block.first.weight, 0, keep)?;
+    for conv in [&block.first, &block.depthwise] {
+        if let Some(b) = &conv.bias {
+            keep_rows(model, b, 0, keep)?;
+        }
+        if let Some(slope) = model.prelu_slope(&conv.output) {
+            let dims = model.float(&slope)?.dims;
+            if dims.iter().product::<usize>() == block.channels {
+                let axis = dims.iter().position(|&d| d == block.channels).unwrap_or(0);
+                keep_rows(model, &slope, axis, keep)?;
+            }
+        }
+    }
+    keep_rows(model, &block.depthwise.weight, 0, keep)?;
+    model.set_int_attribute(block.depthwise.node, "group", keep.len() as i64);
+    keep_rows(model, &block.last.weight, 1, keep)
+}
+
+/// Refits `block.last` of `pruned` so that its output approaches that of the
+/// same convolution in `reference`, over `inputs` (least squares with a small
+/// ridge; at most `max_positions` spatial positions).
+pub fn refit_last(
+    reference: &OnnxModel,
+    pruned: &mut OnnxModel,
+    block: &Block,
+    inputs: &[Vec<f32>],
+    input_shape: &[usize],
+    max_positions: usize,
+) -> Result<(), QuantError> {
+    let mut want = probe(
+        reference,
+        std::slice::from_ref(&block.last.output),
+        input_shape,
+    )?;
+    let mut have = probe(pruned, std::slice::from_ref(&block.last.input), input_shape)?;
+    let w = pruned.float(&block.last.weight)?;
+    let (out, kept) = (w.dims[0], w.dims[1]);
+    if w.dims[2..].iter().product::<usize>() != 1 {
+        return Ok(());
+    }
+    let n = kept + 1;
+    let mut gram = vec![0.0f64; n * n];
+    let mut cross = vec![0.0f64; n * out];
+    let mut x = vec![0.0f64; n];
+    for input in inputs {
+        let y = want.run(&[(input_shape, input)])?.values(0).to_vec();
+        let xs = have.run(&[(input_shape, input)])?.values(0);
+        let positions = xs.len() / kept;
+        let step = (positions * inputs.len()).div_ceil(max_positions).max(1);
+        for p in (0..positions).step_by(step) {
+            for c in 0..kept {
+                x[c] = xs[c * positions + p] as f64;
+            }
+            x[kept] = 1.0;
+            for i in 0..n {
+                let xi = x[i];
+                for j in 0..n {
+                    gram[i * n + j] += xi * x[j];
+                }
+                for o in 0..out {
+                    cross[i * out + o] += xi * y[o * positions + p] as f64;
+                }
+            }
+        }
+    }
+    let ridge = 1e-4 * (0..n).map(|i| gram[i * n + i]).sum::<f64>() / n as f64;
+    for i in 0..n {
+        gram[i * n + i] += ridge;
+    }
+    let Some(solution) = solve::cholesky_solve(&gram, n, &cross, out) else {
+        return Ok(());
+    };
+    let mut weights = vec![0.0f32; out * kept];
+    let mut bias = vec![0.0f32; out];
+    for o in 0..out {
+        for c in 0..kept {
+            weights[o * kept + c] = solution[c * out + o] as f32;
+        }
+        bias[o] = solution[kept * out + o] as f32;
+    }
+    pruned.set_float_tensor(&block.last.weight, &w.dims, &weights);
+    if let Some(b) = &block.last.bias {
+        pruned.set_float(b, &bias);
+    }
+    Ok(())
+}
+
+/// Prunes `model` (ONNX bytes) under `options`; with calibration `inputs`,
+/// refits each block's last convolution. Returns the pruned bytes and what
+/// each block kept.
+pub fn prune(
+    fp32: &[u8],
+    options: &PruneOptions,
+    inputs: &[Vec<f32>],
+    input_shape: &[usize],
+    tick: &dyn Fn(),
+) -> Result<(Vec<u8>, Vec<BlockReport>), QuantError> {
+    let reference = OnnxModel::decode(fp32)?;
+    let found = blocks(&reference);
+    let keep = choose(&reference, &found, options)?;
+    let mut pruned = reference.clone();
+    let mut report = Vec::new();
+    for (block, keep) in found.iter().zip(&keep) {
+        if keep.len() < block.channels {
+            prune_block(&mut pruned, block, keep)?;
+            if !inputs.is_empty() && block.last.bias.is_some() {
+                refit_last(&reference, &mut pruned, block, inputs, input_shape, 16_384)?;
+            }
+        }
+        report.push(BlockReport {
+            block: block.first.weight.clone(),
+            channels: block.channels,
+            kept: keep.len(),
+        });
+        tick();
+    }
+    Ok((pruned.encode(), report))
+}
