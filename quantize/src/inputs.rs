@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use siamedge::eval::lfw::read_pairs;
+use siamedge::eval::lfw::{read_pairs, LfwPair};
 use siamedge::eval::{thresholds_for, unpaired_images};
 use siamedge::model::{Distance, Manifest, Threshold};
 use siamedge_quantize::quant::embed_all;
@@ -66,7 +66,27 @@ pub fn progress(what: &str, len: usize) -> ProgressBar {
     bar
 }
 
-fn crops(detector: &Path, paths: &[PathBuf], threads: usize, what: &str) -> Result<Vec<Crop>> {
+/// The folder of the face detector: `explicit`, else the model's own folder.
+pub fn detector_dir(explicit: Option<&Path>, model: &Path) -> PathBuf {
+    explicit
+        .or_else(|| model.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The images of the LFW pairs, each once, sorted.
+pub fn pair_images(pairs: &[LfwPair]) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = pairs
+        .iter()
+        .flat_map(|p| [p.a.clone(), p.b.clone()])
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The runtime's face crop of each image, with a progress bar saying `what`.
+pub fn crops(detector: &Path, paths: &[PathBuf], threads: usize, what: &str) -> Result<Vec<Crop>> {
     let b = progress(what, paths.len());
     let crops = face_crops(detector, paths, threads, &|| b.inc(1)).with_context(|| {
         format!(
@@ -127,11 +147,7 @@ impl Data {
 }
 
 fn lfw_data(a: &InputArgs, model: &Path, lfw: &Path, manifest: &Manifest) -> Result<Data> {
-    let detector = a
-        .detector
-        .clone()
-        .or_else(|| model.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
+    let detector = detector_dir(a.detector.as_deref(), model);
     let unpaired = unpaired_images(lfw).with_context(|| format!("listing {}", lfw.display()))?;
     let paths: Vec<PathBuf> = unpaired.iter().map(|(_, p)| p.clone()).collect();
     let unpaired_crops = crops(&detector, &paths, a.threads, "cutting calibration faces")?;
@@ -142,12 +158,7 @@ fn lfw_data(a: &InputArgs, model: &Path, lfw: &Path, manifest: &Manifest) -> Res
             .into_iter()
             .map(|c| &c.image),
     );
-    let mut pair_paths: Vec<PathBuf> = read_pairs(lfw)?
-        .into_iter()
-        .flat_map(|p| [p.a, p.b])
-        .collect();
-    pair_paths.sort();
-    pair_paths.dedup();
+    let pair_paths = pair_images(&read_pairs(lfw)?);
     let eval_crops = crops(
         &detector,
         &spread(&pair_paths, a.eval_images),

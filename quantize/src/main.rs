@@ -10,6 +10,7 @@ use siamedge_quantize::import::{import_file, ImportOptions};
 use siamedge_quantize::parity;
 
 mod inputs;
+mod model_io;
 mod prune_cmd;
 mod quantize_cmd;
 mod report_cmd;

@@ -8,13 +8,13 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 
-use siamedge::model::{sha256_hex, Manifest, Threshold};
-use siamedge::store::write_atomic;
+use siamedge::model::Threshold;
 use siamedge_quantize::prune::{prune, BlockReport, PruneOptions};
 use siamedge_quantize::quant::{cosine_stats, embed_all, CosineStats};
 use siamedge_quantize::report::{model_facts, ModelFacts};
 
 use crate::inputs::{progress, InputArgs};
+use crate::model_io::{derived_manifest, read_model, write_model};
 
 /// Arguments of `prune`.
 #[derive(Debug, Args)]
@@ -68,13 +68,7 @@ pub fn run(a: PruneArgs) -> Result<()> {
     if !(0.0..1.0).contains(&a.ratio) {
         bail!("--ratio {} must be in 0..1", a.ratio);
     }
-    let fp32 = std::fs::read(&a.input).with_context(|| format!("reading {}", a.input.display()))?;
-    let manifest = Manifest::load_for(&a.input).with_context(|| {
-        format!(
-            "the input needs its manifest {}",
-            Manifest::path_for(&a.input).display()
-        )
-    })?;
+    let (fp32, manifest) = read_model(&a.input)?;
     let shape = manifest.input.shape.clone();
     let data = a.data.load(&a.input, &manifest)?;
     let recovery = if a.no_recovery {
@@ -100,19 +94,14 @@ pub fn run(a: PruneArgs) -> Result<()> {
     let (thresholds, calibrated_on) = data.thresholds(&bytes, &manifest)?;
     let macs_removed = 1.0 - after.conv_macs as f64 / before.conv_macs.max(1) as f64;
 
-    let mut out_manifest = manifest.clone();
-    out_manifest.sha256 = sha256_hex(&bytes);
-    out_manifest.thresholds = thresholds.clone();
-    out_manifest.thresholds_calibrated_on = calibrated_on;
-    out_manifest.transform.tool = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut out_manifest = derived_manifest(&manifest, &bytes, thresholds.clone(), calibrated_on);
     out_manifest.transform.pruning_ratio = macs_removed;
     out_manifest.transform.calibration = format!(
         "least-squares recovery on {} {}",
         recovery.len(),
         data.described
     );
-    write_atomic(&a.output, &bytes)?;
-    out_manifest.save(&Manifest::path_for(&a.output))?;
+    write_model(&a.output, &bytes, &out_manifest)?;
 
     let report = PruneReport {
         input: a.input.display().to_string(),

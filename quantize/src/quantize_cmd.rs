@@ -9,11 +9,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 
-use siamedge::model::{sha256_hex, Manifest, Threshold};
-use siamedge::store::write_atomic;
+use siamedge::model::Threshold;
 use siamedge_quantize::quant::range::Method;
 
 use crate::inputs::{progress, InputArgs};
+use crate::model_io::{derived_manifest, read_model, write_model};
 use siamedge_quantize::quant::{
     cosine_stats, embed_all, quantize, CosineStats, QuantizeOptions, QuantizeSummary,
 };
@@ -65,13 +65,7 @@ struct QuantizeReport {
 /// Runs `quantize`.
 pub fn run(a: QuantizeArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let fp32 = std::fs::read(&a.input).with_context(|| format!("reading {}", a.input.display()))?;
-    let manifest = Manifest::load_for(&a.input).with_context(|| {
-        format!(
-            "the input needs its manifest {}",
-            Manifest::path_for(&a.input).display()
-        )
-    })?;
+    let (fp32, manifest) = read_model(&a.input)?;
     let shape = manifest.input.shape.clone();
     if shape.contains(&0) {
         bail!(
@@ -101,11 +95,8 @@ pub fn run(a: QuantizeArgs) -> Result<()> {
     );
     let (thresholds, calibrated_on) = data.thresholds(&bytes, &manifest)?;
 
-    let mut out_manifest = manifest.clone();
-    out_manifest.sha256 = sha256_hex(&bytes);
-    out_manifest.thresholds = thresholds.clone();
-    out_manifest.thresholds_calibrated_on = calibrated_on.clone();
-    out_manifest.transform.tool = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut out_manifest =
+        derived_manifest(&manifest, &bytes, thresholds.clone(), calibrated_on.clone());
     out_manifest.transform.quantization = format!(
         "static int8 QDQ: per-channel symmetric weights, per-tensor asymmetric activations ({}), {}{}{} float convolutions",
         recipe.method,
@@ -115,8 +106,7 @@ pub fn run(a: QuantizeArgs) -> Result<()> {
     );
     out_manifest.transform.calibration =
         format!("{} {}", recipe.calibration_inputs, data.described);
-    write_atomic(&a.output, &bytes)?;
-    out_manifest.save(&Manifest::path_for(&a.output))?;
+    write_model(&a.output, &bytes, &out_manifest)?;
 
     let report = QuantizeReport {
         input: a.input.display().to_string(),

@@ -7,18 +7,20 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use siamedge::bench::synthetic_face;
 use siamedge::eval::lfw::read_pairs;
 use siamedge::model::Manifest;
-use siamedge_quantize::quant::faces::{face_crops, spread, to_inputs};
+use siamedge_quantize::quant::faces::{spread, to_inputs};
 use siamedge_quantize::quant::{cosine_stats, embed_all, CosineStats};
 use siamedge_quantize::report::{
     interleaved_latency, layer_errors, model_facts, verification, LatencyPair, LayerError,
     ModelFacts, Verification,
 };
+
+use crate::inputs::{crops, detector_dir, pair_images};
+use crate::model_io::read_model;
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -85,34 +87,15 @@ fn accuracy(
 ) -> Result<Accuracy> {
     let pairs =
         read_pairs(lfw).with_context(|| format!("reading the pairs of {}", lfw.display()))?;
-    let mut paths: Vec<PathBuf> = pairs
-        .iter()
-        .flat_map(|p| [p.a.clone(), p.b.clone()])
-        .collect();
-    paths.sort();
-    paths.dedup();
+    let paths = pair_images(&pairs);
     let index: HashMap<PathBuf, usize> = paths
         .iter()
         .cloned()
         .enumerate()
         .map(|(i, p)| (p, i))
         .collect();
-    let detector = a
-        .detector
-        .clone()
-        .or_else(|| a.reference.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
-    let bar = ProgressBar::new(paths.len() as u64);
-    bar.set_style(ProgressStyle::with_template(
-        "{spinner} cutting LFW faces {pos}/{len} [{elapsed_precise}, eta {eta}] {wide_bar}",
-    )?);
-    let crops = face_crops(&detector, &paths, a.threads, &|| bar.inc(1)).with_context(|| {
-        format!(
-            "cutting face crops with the models in {}",
-            detector.display()
-        )
-    })?;
-    bar.finish_and_clear();
+    let detector = detector_dir(a.detector.as_deref(), &a.reference);
+    let crops = crops(&detector, &paths, a.threads, "cutting LFW faces")?;
     let shape = &manifest.input.shape;
     let inputs = to_inputs(&manifest.input, crops.iter().map(|c| &c.image));
     let ea = embed_all(reference, &inputs, shape)?;
@@ -157,14 +140,9 @@ fn onnxruntime(a: &ReportArgs) -> Result<serde_json::Value> {
 
 /// Runs `report`.
 pub fn run(a: ReportArgs) -> Result<()> {
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-    let (reference, candidate) = (read(&a.reference)?, read(&a.candidate)?);
-    let manifest = Manifest::load_for(&a.reference).with_context(|| {
-        format!(
-            "the reference needs its manifest {}",
-            Manifest::path_for(&a.reference).display()
-        )
-    })?;
+    let (reference, manifest) = read_model(&a.reference)?;
+    let candidate = std::fs::read(&a.candidate)
+        .with_context(|| format!("reading {}", a.candidate.display()))?;
     let shape = manifest.input.shape.clone();
     let face = to_inputs(&manifest.input, [&synthetic_face()]).remove(0);
     let report = Report {
