@@ -13,6 +13,7 @@ use siamedge::bench::synthetic_face;
 use siamedge::eval::lfw::read_pairs;
 use siamedge::model::Manifest;
 use siamedge_quantize::quant::faces::{spread, to_inputs};
+use siamedge_quantize::quant::images::fitted_input;
 use siamedge_quantize::quant::{cosine_stats, embed_all, CosineStats};
 use siamedge_quantize::report::{
     interleaved_latency, layer_errors, model_facts, verification, LatencyPair, LayerError,
@@ -144,7 +145,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let candidate = std::fs::read(&a.candidate)
         .with_context(|| format!("reading {}", a.candidate.display()))?;
     let shape = manifest.input.shape.clone();
-    let face = to_inputs(&manifest.input, [&synthetic_face()]).remove(0);
+    let face = fitted_input(&synthetic_face(), &manifest.input);
     let report = Report {
         reference: a.reference.display().to_string(),
         candidate: a.candidate.display().to_string(),

@@ -40,22 +40,23 @@ fn is_image(path: &Path) -> bool {
     })
 }
 
-/// Each image resized to the input of `spec` and preprocessed as the runtime does.
-pub fn image_inputs(paths: &[PathBuf], spec: &InputSpec) -> Result<Vec<Vec<f32>>, QuantError> {
+/// `img` resized to the input of `spec` and preprocessed as the runtime does.
+pub fn fitted_input(img: &RgbImage, spec: &InputSpec) -> Vec<f32> {
     let (h, w) = match spec.layout {
         InputLayout::Nchw => (spec.shape[2], spec.shape[3]),
         InputLayout::Ncwh => (spec.shape[3], spec.shape[2]),
     };
-    let len: usize = spec.shape.iter().product();
-    let (mut fitted, mut scratch) = (RgbImage::default(), Vec::new());
+    let mut fitted = RgbImage::default();
+    resize(img, w, h, &mut fitted, &mut Vec::new());
+    let mut x = vec![0.0; spec.shape.iter().product()];
+    fill_input(spec, &fitted.data, fitted.width, fitted.height, &mut x);
+    x
+}
+
+/// Each image file resized to the input of `spec` and preprocessed as the runtime does.
+pub fn image_inputs(paths: &[PathBuf], spec: &InputSpec) -> Result<Vec<Vec<f32>>, QuantError> {
     paths
         .iter()
-        .map(|p| {
-            let img = image::load(p)?;
-            resize(&img, w, h, &mut fitted, &mut scratch);
-            let mut x = vec![0.0; len];
-            fill_input(spec, &fitted.data, fitted.width, fitted.height, &mut x);
-            Ok(x)
-        })
+        .map(|p| Ok(fitted_input(&image::load(p)?, spec)))
         .collect()
 }
