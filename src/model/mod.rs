@@ -8,6 +8,7 @@ mod manifest;
 mod network;
 mod preprocess;
 mod runner;
+mod tensor_data;
 
 pub use error::ModelError;
 pub use manifest::{
@@ -17,6 +18,7 @@ pub use manifest::{
 pub use network::{Dim, Execution, Network, NetworkOutputs};
 pub use preprocess::fill_input;
 pub use runner::{sha256_hex, Model};
+pub use tensor_data::{float_values, int8_values};
 
 /// ONNX protobuf message types (from tract-onnx), for host tools that read or
 /// write ONNX files. Encode them with `prost::Message::encode_to_vec`.

@@ -3,7 +3,7 @@
 //! convolutions with their operands.
 
 use prost::Message;
-use siamedge::model::onnx_proto::tensor_proto::DataType;
+use siamedge::model::float_values;
 use siamedge::model::onnx_proto::{GraphProto, ModelProto, NodeProto, TensorProto};
 
 use super::QuantError;
@@ -94,20 +94,12 @@ impl OnnxModel {
         let t = self
             .initializer(name)
             .ok_or_else(|| QuantError::Onnx(format!("no initializer {name:?}")))?;
-        if t.data_type != DataType::Float as i32 {
-            return Err(QuantError::Onnx(format!(
+        let values = float_values(t).ok_or_else(|| {
+            QuantError::Onnx(format!(
                 "initializer {name:?} is not float (data type {})",
                 t.data_type
-            )));
-        }
-        let values = if t.raw_data.is_empty() {
-            t.float_data.clone()
-        } else {
-            t.raw_data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
-        };
+            ))
+        })?;
         let dims: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
         if values.len() != dims.iter().product::<usize>() {
             return Err(QuantError::Onnx(format!(

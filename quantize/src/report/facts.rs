@@ -2,6 +2,7 @@
 //! disk and weight sparsity.
 
 use serde::Serialize;
+use siamedge::model::int8_values;
 use siamedge::model::onnx_proto::tensor_proto::DataType;
 
 use crate::quant::graph::OnnxModel;
@@ -46,11 +47,11 @@ fn conv_weights(model: &OnnxModel) -> Vec<(String, Vec<usize>, Vec<f32>, bool)> 
         let Some(q) = model.initializer(&dq.input[0]) else {
             continue;
         };
-        if q.data_type != DataType::Int8 as i32 {
+        let Some(codes) = int8_values(q) else {
             continue;
-        }
+        };
         let dims: Vec<usize> = q.dims.iter().map(|&d| d as usize).collect();
-        let values = q.raw_data.iter().map(|&b| b as i8 as f32).collect();
+        let values = codes.iter().map(|&v| v as f32).collect();
         out.push((n.output[0].clone(), dims, values, true));
     }
     out

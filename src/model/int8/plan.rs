@@ -8,10 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
 
 use super::kernels::{padded, Activation, Geometry, QParams, Requant};
+use crate::model::{float_values, int8_values};
 
 /// An int8 tensor in one of the plan's buffers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -121,28 +121,11 @@ fn attr<'a>(n: &'a NodeProto, name: &str) -> Option<&'a tract_onnx::pb::Attribut
 }
 
 fn floats(t: &TensorProto) -> Result<Vec<f32>, Declined> {
-    if t.data_type != DataType::Float as i32 {
-        return Err(format!("{} is not float", t.name));
-    }
-    Ok(if t.raw_data.is_empty() {
-        t.float_data.clone()
-    } else {
-        t.raw_data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
-    })
+    float_values(t).ok_or_else(|| format!("{} is not float", t.name))
 }
 
 fn int8s(t: &TensorProto) -> Result<Vec<i8>, Declined> {
-    if t.data_type != DataType::Int8 as i32 {
-        return Err(format!("{} is not int8", t.name));
-    }
-    Ok(if t.raw_data.is_empty() {
-        t.int32_data.iter().map(|&v| v as i8).collect()
-    } else {
-        t.raw_data.iter().map(|&b| b as i8).collect()
-    })
+    int8_values(t).ok_or_else(|| format!("{} is not int8", t.name))
 }
 
 /// Int8 weights behind a DequantizeLinear.
