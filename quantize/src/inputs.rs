@@ -8,11 +8,14 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use siamedge::config::ModelVariant;
 use siamedge::eval::lfw::{read_pairs, LfwPair};
+use siamedge::eval::{face_crops, FaceCrop, FaceModels};
 use siamedge::eval::{thresholds_for, unpaired_images};
+use siamedge::face::MtcnnConfig;
 use siamedge::model::{Distance, Manifest, Threshold};
 use siamedge_quantize::quant::embed_all;
-use siamedge_quantize::quant::faces::{face_crops, spread, to_inputs, Crop};
+use siamedge_quantize::quant::faces::{spread, to_inputs};
 use siamedge_quantize::quant::images::{image_inputs, list_images};
 
 /// Calibration and comparison data.
@@ -86,9 +89,19 @@ pub fn pair_images(pairs: &[LfwPair]) -> Vec<PathBuf> {
 }
 
 /// The runtime's face crop of each image, with a progress bar saying `what`.
-pub fn crops(detector: &Path, paths: &[PathBuf], threads: usize, what: &str) -> Result<Vec<Crop>> {
+pub fn crops(
+    detector: &Path,
+    paths: &[PathBuf],
+    threads: usize,
+    what: &str,
+) -> Result<Vec<FaceCrop>> {
     let b = progress(what, paths.len());
-    let crops = face_crops(detector, paths, threads, &|| b.inc(1)).with_context(|| {
+    let models = FaceModels {
+        dir: detector,
+        variant: ModelVariant::Fp32,
+        detector: MtcnnConfig::default(),
+    };
+    let crops = face_crops(models, paths, threads, &|| b.inc(1)).with_context(|| {
         format!(
             "cutting face crops with the models in {}",
             detector.display()
@@ -151,7 +164,7 @@ fn lfw_data(a: &InputArgs, model: &Path, lfw: &Path, manifest: &Manifest) -> Res
     let unpaired = unpaired_images(lfw).with_context(|| format!("listing {}", lfw.display()))?;
     let paths: Vec<PathBuf> = unpaired.iter().map(|(_, p)| p.clone()).collect();
     let unpaired_crops = crops(&detector, &paths, a.threads, "cutting calibration faces")?;
-    let detected: Vec<&Crop> = unpaired_crops.iter().filter(|c| c.detected).collect();
+    let detected: Vec<&FaceCrop> = unpaired_crops.iter().filter(|c| c.detected).collect();
     let calibration = to_inputs(
         &manifest.input,
         spread(&detected, a.calibration_images)

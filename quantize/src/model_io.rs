@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use siamedge::model::{sha256_hex, Manifest, Threshold};
+use siamedge::model::{Manifest, Threshold};
 use siamedge::store::write_atomic;
 
 /// The bytes of the ONNX file at `path` and its manifest.
@@ -21,20 +21,20 @@ pub fn read_model(path: &Path) -> Result<(Vec<u8>, Manifest)> {
     Ok((bytes, manifest))
 }
 
-/// The manifest of a model made from one described by `from`: the new
-/// file's sha256 and thresholds, and this command line as the tool.
+/// The manifest of a model made from one described by `from`, with this
+/// command line as the tool.
 pub fn derived_manifest(
     from: &Manifest,
     bytes: &[u8],
     thresholds: Vec<Threshold>,
     calibrated_on: String,
 ) -> Manifest {
-    let mut m = from.clone();
-    m.sha256 = sha256_hex(bytes);
-    m.thresholds = thresholds;
-    m.thresholds_calibrated_on = calibrated_on;
-    m.transform.tool = std::env::args().collect::<Vec<_>>().join(" ");
-    m
+    from.derived(
+        bytes,
+        thresholds,
+        calibrated_on,
+        std::env::args().collect::<Vec<_>>().join(" "),
+    )
 }
 
 /// Writes `bytes` to `path` atomically (old file kept as `.bak`) and `manifest` beside it.

@@ -1,5 +1,6 @@
-//! Embeds a list of images with the face pipeline on several threads, each
-//! worker owning its own pipeline.
+//! Runs the face pipeline over a list of images on several threads, each
+//! worker owning its own pipeline: embeddings for evaluation, aligned crops
+//! for calibration and distillation.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,7 +8,7 @@ use std::sync::Mutex;
 
 use crate::config::ModelVariant;
 use crate::face::{FacePipeline, FaceResult, MtcnnConfig};
-use crate::image;
+use crate::image::{self, RgbImage};
 
 /// The embedding of one image and what the pipeline saw.
 #[derive(Debug, Clone)]
@@ -18,6 +19,16 @@ pub struct EmbeddedImage {
     pub result: FaceResult,
     /// Time to read and decode the file.
     pub decode: std::time::Duration,
+}
+
+/// The crop the runtime embeds for one image.
+#[derive(Debug, Clone)]
+pub struct FaceCrop {
+    /// The aligned crop (the embedder's input size).
+    pub image: RgbImage,
+    /// True when the detector found a face (aligned crop); false for the
+    /// runtime's centred fallback crop.
+    pub detected: bool,
 }
 
 /// Why a set of images could not be embedded.
@@ -57,8 +68,50 @@ pub fn embed_images(
     threads: usize,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<EmbeddedImage>, EmbedSetError> {
+    per_image(models, paths, threads, tick, |pipeline, path| {
+        let t = std::time::Instant::now();
+        let img = image::load(path)?;
+        let decode = t.elapsed();
+        let mut embedding = Vec::new();
+        let result = pipeline.process(&img, &mut embedding)?;
+        Ok(EmbeddedImage {
+            embedding,
+            result,
+            decode,
+        })
+    })
+}
+
+/// The crop the runtime embeds for each image in `paths` (the aligned most
+/// prominent face, or its centred fallback), cut with `threads` workers.
+pub fn face_crops(
+    models: FaceModels<'_>,
+    paths: &[PathBuf],
+    threads: usize,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<FaceCrop>, EmbedSetError> {
+    per_image(models, paths, threads, tick, |pipeline, path| {
+        let img = image::load(path)?;
+        let mut embedding = Vec::new();
+        let detected = pipeline.process(&img, &mut embedding)?.face.is_some();
+        Ok(FaceCrop {
+            image: pipeline.aligned().clone(),
+            detected,
+        })
+    })
+}
+
+/// `job` applied to every path in input order by `threads` workers, each
+/// with a pipeline of its own; `tick` is called after each path.
+fn per_image<T: Send>(
+    models: FaceModels<'_>,
+    paths: &[PathBuf],
+    threads: usize,
+    tick: &(dyn Fn() + Sync),
+    job: impl Fn(&mut FacePipeline, &Path) -> Result<T, EmbedSetError> + Sync,
+) -> Result<Vec<T>, EmbedSetError> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<EmbeddedImage>>> = Mutex::new(vec![None; paths.len()]);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..paths.len()).map(|_| None).collect());
     let worker = || -> Result<(), EmbedSetError> {
         let mut pipeline = FacePipeline::load_variant(models.dir, models.variant, models.detector)?;
         loop {
@@ -66,16 +119,8 @@ pub fn embed_images(
             if i >= paths.len() {
                 return Ok(());
             }
-            let t = std::time::Instant::now();
-            let img = image::load(&paths[i])?;
-            let decode = t.elapsed();
-            let mut embedding = Vec::new();
-            let result = pipeline.process(&img, &mut embedding)?;
-            results.lock().expect("no worker panics holding the lock")[i] = Some(EmbeddedImage {
-                embedding,
-                result,
-                decode,
-            });
+            let out = job(&mut pipeline, &paths[i])?;
+            results.lock().expect("no worker panics holding the lock")[i] = Some(out);
             tick();
         }
     };
@@ -83,7 +128,7 @@ pub fn embed_images(
         let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(worker)).collect();
         handles
             .into_iter()
-            .try_for_each(|h| h.join().expect("embedding worker panicked"))
+            .try_for_each(|h| h.join().expect("face pipeline worker panicked"))
     })?;
     Ok(results
         .into_inner()

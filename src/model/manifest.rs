@@ -212,6 +212,23 @@ impl Manifest {
         })
     }
 
+    /// The manifest of a model made from the one this describes: the new
+    /// file's sha256 and thresholds, and `tool` (the command line) as what made it.
+    pub fn derived(
+        &self,
+        bytes: &[u8],
+        thresholds: Vec<Threshold>,
+        calibrated_on: String,
+        tool: String,
+    ) -> Manifest {
+        let mut m = self.clone();
+        m.sha256 = crate::model::sha256_hex(bytes);
+        m.thresholds = thresholds;
+        m.thresholds_calibrated_on = calibrated_on;
+        m.transform.tool = tool;
+        m
+    }
+
     /// The threshold calibrated for false-accept rate `far`, if there is one.
     pub fn threshold_at(&self, far: f64) -> Option<&Threshold> {
         self.thresholds
