@@ -60,7 +60,10 @@ enum Command {
     /// dense chain (the filters, biases, PReLU slopes and inputs that go
     /// with them), per block or globally, then refits each block's last
     /// convolution by least squares to reproduce the unpruned network on
-    /// calibration inputs. Quantize the result with `quantize`.
+    /// calibration inputs; --magnitude then zeroes the smallest weights of
+    /// every convolution and reports each layer's sparsity. Least squares
+    /// alone does not bring a heavily pruned face encoder back: recover it
+    /// with `siamedge-train distill` (models/), then `quantize` it.
     Prune(prune_cmd::PruneArgs),
     /// Compare a candidate model with its fp32 reference: size, parameters,
     /// MACs, sparsity, per-layer error, embedding cosine, LFW accuracy and

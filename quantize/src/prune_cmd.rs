@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use siamedge::model::Threshold;
-use siamedge_quantize::prune::{prune, BlockReport, PruneOptions};
+use siamedge_quantize::prune::{prune, BlockReport, LayerSparsity, PruneOptions};
 use siamedge_quantize::quant::{cosine_stats, embed_all, CosineStats};
 use siamedge_quantize::report::{model_facts, ModelFacts};
 
@@ -36,6 +36,10 @@ pub struct PruneArgs {
     /// Skip the least-squares refit of each block's last convolution.
     #[arg(long)]
     no_recovery: bool,
+    /// Then zero this fraction of every convolution's weights, smallest
+    /// magnitudes first (unstructured; the dense engines do not run faster for it).
+    #[arg(long, default_value_t = 0.0)]
+    magnitude: f64,
     /// Calibration inputs used for the refit.
     #[arg(long, default_value_t = 64)]
     recovery_images: usize,
@@ -56,6 +60,8 @@ struct PruneReport {
     after: ModelFacts,
     macs_removed: f64,
     blocks: Vec<BlockReport>,
+    magnitude: f64,
+    sparsity: Vec<LayerSparsity>,
     recovery_inputs: usize,
     cosine_vs_fp32: CosineStats,
     thresholds: Vec<Threshold>,
@@ -67,6 +73,9 @@ pub fn run(a: PruneArgs) -> Result<()> {
     let started = std::time::Instant::now();
     if !(0.0..1.0).contains(&a.ratio) {
         bail!("--ratio {} must be in 0..1", a.ratio);
+    }
+    if !(0.0..1.0).contains(&a.magnitude) {
+        bail!("--magnitude {} must be in 0..1", a.magnitude);
     }
     let (fp32, manifest) = read_model(&a.input)?;
     let shape = manifest.input.shape.clone();
@@ -80,10 +89,12 @@ pub fn run(a: PruneArgs) -> Result<()> {
         ratio: a.ratio,
         global: a.global,
         min_channels: a.min_channels,
+        magnitude: a.magnitude,
     };
     let b = progress("pruning blocks", 0);
-    let (bytes, blocks) = prune(&fp32, &options, recovery, &shape, &|| b.inc(1))
+    let pruned = prune(&fp32, &options, recovery, &shape, &|| b.inc(1))
         .with_context(|| format!("pruning {}", a.input.display()))?;
+    let (bytes, blocks, sparsity) = (pruned.bytes, pruned.blocks, pruned.sparsity);
     b.finish_and_clear();
     let before = model_facts(&fp32, &shape)?;
     let after = model_facts(&bytes, &shape)?;
@@ -97,9 +108,17 @@ pub fn run(a: PruneArgs) -> Result<()> {
     let mut out_manifest = derived_manifest(&manifest, &bytes, thresholds.clone(), calibrated_on);
     out_manifest.transform.pruning_ratio = macs_removed;
     out_manifest.transform.calibration = format!(
-        "least-squares recovery on {} {}",
+        "least-squares recovery on {} {}{}",
         recovery.len(),
-        data.described
+        data.described,
+        if a.magnitude > 0.0 {
+            format!(
+                "; {:.0} % of each convolution's weights zeroed by magnitude",
+                100.0 * a.magnitude
+            )
+        } else {
+            String::new()
+        }
     );
     write_model(&a.output, &bytes, &out_manifest)?;
 
@@ -110,6 +129,8 @@ pub fn run(a: PruneArgs) -> Result<()> {
         after,
         macs_removed,
         blocks,
+        magnitude: a.magnitude,
+        sparsity,
         recovery_inputs: recovery.len(),
         cosine_vs_fp32: cosine,
         thresholds,
@@ -138,6 +159,22 @@ fn print_report(r: &PruneReport) {
         r.before.bytes,
         r.after.bytes
     );
+    println!(
+        "  weight sparsity {:.1} % overall",
+        100.0 * r.after.sparsity
+    );
+    if r.magnitude > 0.0 {
+        println!("  | layer | zero weights | sparsity |\n  |---|---|---|");
+        for l in &r.sparsity {
+            println!(
+                "  | {} | {} of {} | {:.1} % |",
+                l.layer,
+                l.zeros,
+                l.weights,
+                100.0 * l.fraction()
+            );
+        }
+    }
     println!(
         "  recovery on {} inputs; cosine to fp32 over {} held-out inputs: mean {:.4}, min {:.4}",
         r.recovery_inputs, r.cosine_vs_fp32.count, r.cosine_vs_fp32.mean, r.cosine_vs_fp32.min

@@ -250,8 +250,10 @@ fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
         ratio: 0.5,
         global: false,
         min_channels: 2,
+        magnitude: 0.0,
     };
-    let (plain, report) = prune(&bytes, &options, &[], &SHAPE, &|| {}).unwrap();
+    let pruned = prune(&bytes, &options, &[], &SHAPE, &|| {}).unwrap();
+    let (plain, report) = (pruned.bytes, pruned.blocks);
     assert_eq!((report[0].channels, report[0].kept), (8, 4));
     let pruned = OnnxModel::decode(&plain).unwrap();
     let b = &found[0];
@@ -269,10 +271,63 @@ fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
     let after = model_facts(&plain, &SHAPE).unwrap().conv_macs;
     assert_eq!(before - after, 64 * (4 * 4 + 4 * 9 + 4 * 4));
 
-    let (recovered, _) = prune(&bytes, &options, &inputs(1, 16), &SHAPE, &|| {}).unwrap();
+    let recovered = prune(&bytes, &options, &inputs(1, 16), &SHAPE, &|| {})
+        .unwrap()
+        .bytes;
     let probe = inputs(77, 8);
     let reference = embed_all(&bytes, &probe, &SHAPE).unwrap();
     let without = cosine_stats(&reference, &embed_all(&plain, &probe, &SHAPE).unwrap()).mean;
     let with = cosine_stats(&reference, &embed_all(&recovered, &probe, &SHAPE).unwrap()).mean;
     assert!(with > without, "recovery {with} vs none {without}");
+}
+
+#[test]
+fn magnitude_pruning_zeroes_the_smallest_weights_of_each_layer() {
+    use siamedge_quantize::prune::{prune, PruneOptions};
+    let bytes = small_model();
+    let options = PruneOptions {
+        ratio: 0.0,
+        global: false,
+        min_channels: 2,
+        magnitude: 0.5,
+    };
+    let pruned = prune(&bytes, &options, &[], &SHAPE, &|| {}).unwrap();
+    let before = OnnxModel::decode(&bytes).unwrap();
+    let after = OnnxModel::decode(&pruned.bytes).unwrap();
+    assert_eq!(pruned.sparsity.len(), before.convs().len());
+    for layer in &pruned.sparsity {
+        let w0 = before.float(&layer.layer).unwrap().values;
+        let w1 = after.float(&layer.layer).unwrap().values;
+        assert_eq!(layer.weights, w0.len());
+        assert_eq!(layer.zeros, w1.iter().filter(|v| **v == 0.0).count());
+        assert_eq!(
+            layer.zeros,
+            (w0.len() as f64 * 0.5).round() as usize,
+            "{}",
+            layer.layer
+        );
+        let largest_cut = w0
+            .iter()
+            .zip(&w1)
+            .filter(|(_, b)| **b == 0.0)
+            .map(|(a, _)| a.abs())
+            .fold(0.0f32, f32::max);
+        let smallest_kept = w1
+            .iter()
+            .filter(|v| **v != 0.0)
+            .map(|v| v.abs())
+            .fold(f32::INFINITY, f32::min);
+        assert!(
+            largest_cut <= smallest_kept,
+            "{}: cut {largest_cut} > kept {smallest_kept}",
+            layer.layer
+        );
+        assert!(
+            w0.iter().zip(&w1).all(|(a, b)| *b == 0.0 || a == b),
+            "kept weights changed"
+        );
+    }
+    let facts = model_facts(&pruned.bytes, &SHAPE).unwrap();
+    assert!(facts.sparsity > 0.45, "overall sparsity {}", facts.sparsity);
+    embed_all(&pruned.bytes, &inputs(2, 3), &SHAPE).unwrap();
 }

@@ -6,8 +6,10 @@
 //! norm of their first-layer filter, per block or globally. Recovery refits
 //! each block's last convolution by least squares so that it reproduces the
 //! unpruned network's output on calibration inputs (the pruned network's own
-//! inputs, so upstream error is compensated block by block).
+//! inputs, so upstream error is compensated block by block). Unstructured
+//! magnitude pruning (`magnitude`) can follow, with a per-layer sparsity report.
 
+mod magnitude;
 mod solve;
 
 use serde::Serialize;
@@ -16,6 +18,7 @@ use crate::quant::cle::conv_pairs;
 use crate::quant::graph::{ConvNode, OnnxModel};
 use crate::quant::stats::probe;
 use crate::quant::QuantError;
+pub use magnitude::{magnitude_prune, LayerSparsity};
 
 /// One prunable block.
 #[derive(Debug, Clone)]
@@ -63,6 +66,20 @@ pub struct PruneOptions {
     pub global: bool,
     /// Fewest channels a block keeps.
     pub min_channels: usize,
+    /// Fraction of each convolution's weights to zero by magnitude after the
+    /// structured step (0: none).
+    pub magnitude: f64,
+}
+
+/// A pruned model and what was removed.
+#[derive(Debug, Clone)]
+pub struct Pruned {
+    /// The pruned ONNX bytes.
+    pub bytes: Vec<u8>,
+    /// What each block kept.
+    pub blocks: Vec<BlockReport>,
+    /// Every convolution's weight sparsity after pruning.
+    pub sparsity: Vec<LayerSparsity>,
 }
 
 /// What pruning removed from one block.
@@ -253,15 +270,14 @@ pub fn refit_last(
 }
 
 /// Prunes `model` (ONNX bytes) under `options`; with calibration `inputs`,
-/// refits each block's last convolution. Returns the pruned bytes and what
-/// each block kept.
+/// refits each block's last convolution before the magnitude step.
 pub fn prune(
     fp32: &[u8],
     options: &PruneOptions,
     inputs: &[Vec<f32>],
     input_shape: &[usize],
     tick: &dyn Fn(),
-) -> Result<(Vec<u8>, Vec<BlockReport>), QuantError> {
+) -> Result<Pruned, QuantError> {
     let reference = OnnxModel::decode(fp32)?;
     let found = blocks(&reference);
     let keep = choose(&reference, &found, options)?;
@@ -281,5 +297,10 @@ pub fn prune(
         });
         tick();
     }
-    Ok((pruned.encode(), report))
+    let sparsity = magnitude_prune(&mut pruned, options.magnitude)?;
+    Ok(Pruned {
+        bytes: pruned.encode(),
+        blocks: report,
+        sparsity,
+    })
 }
