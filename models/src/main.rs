@@ -1,6 +1,8 @@
 //! `siamedge-train`: train a Siamese encoder, evaluate it one-shot, export it
 //! as ONNX with its manifest.
 
+mod distill_cmd;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,6 +37,9 @@ enum Command {
     Eval(EvalArgs),
     /// Export a checkpoint's encoder to ONNX with its manifest, and check it through the runtime.
     Export(ExportArgs),
+    /// Train a student ONNX encoder (e.g. a pruned one) to reproduce a teacher's
+    /// embeddings on aligned LFW faces, and write it with recalibrated thresholds.
+    Distill(distill_cmd::DistillArgs),
 }
 
 /// Where the images come from.
@@ -202,6 +207,7 @@ fn main() -> Result<()> {
         Command::Train(a) => run_train(a),
         Command::Eval(a) => run_eval(a),
         Command::Export(a) => run_export(a),
+        Command::Distill(a) => distill_cmd::run(a),
     }
 }
 

@@ -136,7 +136,7 @@ pub fn train(
             .then(|| MarginHead::new(data.classes.len(), dim, &device)),
     };
     let mut optim = AdamConfig::new().init();
-    let bar = progress_bar(config);
+    let bar = step_bar(config.steps, config.progress);
     let mut log = Vec::new();
     let (mut sum, mut count) = (0.0f32, 0usize);
     let start = Instant::now();
@@ -277,16 +277,17 @@ fn schedule_progress(config: &TrainConfig, step: usize, elapsed: Duration) -> f6
 }
 
 /// Learning rate at `progress` (0..1): cosine decay from `peak` to 5% of it.
-fn lr_at(peak: f64, progress: f64) -> f64 {
+pub(crate) fn lr_at(peak: f64, progress: f64) -> f64 {
     let t = progress.min(1.0);
     peak * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
-fn progress_bar(config: &TrainConfig) -> ProgressBar {
-    if !config.progress {
+/// A bar over `steps` optimiser steps (hidden unless `show`).
+pub(crate) fn step_bar(steps: usize, show: bool) -> ProgressBar {
+    if !show {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(config.steps as u64);
+    let bar = ProgressBar::new(steps as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{elapsed_precise} [{bar:30}] {pos}/{len} steps, eta {eta} {msg}",
