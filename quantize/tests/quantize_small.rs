@@ -282,7 +282,7 @@ fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
 }
 
 #[test]
-fn magnitude_pruning_zeroes_the_smallest_weights_of_each_layer() {
+fn magnitude_pruning_zeroes_the_smallest_weights_of_each_filter() {
     use siamedge_quantize::prune::{prune, PruneOptions};
     let bytes = small_model();
     let options = PruneOptions {
@@ -300,34 +300,42 @@ fn magnitude_pruning_zeroes_the_smallest_weights_of_each_layer() {
         let w1 = after.float(&layer.layer).unwrap().values;
         assert_eq!(layer.weights, w0.len());
         assert_eq!(layer.zeros, w1.iter().filter(|v| **v == 0.0).count());
-        assert_eq!(
-            layer.zeros,
-            (w0.len() as f64 * 0.5).round() as usize,
-            "{}",
-            layer.layer
-        );
-        let largest_cut = w0
+        let filters = after.float(&layer.layer).unwrap().dims[0];
+        let per = w0.len() / filters;
+        let depthwise = before
+            .convs()
             .iter()
-            .zip(&w1)
-            .filter(|(_, b)| **b == 0.0)
-            .map(|(a, _)| a.abs())
-            .fold(0.0f32, f32::max);
-        let smallest_kept = w1
-            .iter()
-            .filter(|v| **v != 0.0)
-            .map(|v| v.abs())
-            .fold(f32::INFINITY, f32::min);
-        assert!(
-            largest_cut <= smallest_kept,
-            "{}: cut {largest_cut} > kept {smallest_kept}",
-            layer.layer
-        );
+            .any(|c| c.weight == layer.layer && c.group > 1);
+        let cut = if depthwise {
+            0
+        } else {
+            (per as f64 * 0.5).round() as usize
+        };
+        assert_eq!(layer.zeros, filters * cut, "{}", layer.layer);
+        for (f0, f1) in w0.chunks(per).zip(w1.chunks(per)) {
+            let largest_cut = f0
+                .iter()
+                .zip(f1)
+                .filter(|(_, b)| **b == 0.0)
+                .map(|(a, _)| a.abs())
+                .fold(0.0f32, f32::max);
+            let smallest_kept = f1
+                .iter()
+                .filter(|v| **v != 0.0)
+                .map(|v| v.abs())
+                .fold(f32::INFINITY, f32::min);
+            assert!(
+                largest_cut <= smallest_kept,
+                "{}: cut {largest_cut} > kept {smallest_kept}",
+                layer.layer
+            );
+        }
         assert!(
             w0.iter().zip(&w1).all(|(a, b)| *b == 0.0 || a == b),
             "kept weights changed"
         );
     }
     let facts = model_facts(&pruned.bytes, &SHAPE).unwrap();
-    assert!(facts.sparsity > 0.45, "overall sparsity {}", facts.sparsity);
+    assert!(facts.sparsity > 0.2, "overall sparsity {}", facts.sparsity);
     embed_all(&pruned.bytes, &inputs(2, 3), &SHAPE).unwrap();
 }
