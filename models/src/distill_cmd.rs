@@ -1,6 +1,7 @@
 //! `siamedge-train distill`: trains a student ONNX encoder (e.g. a pruned
-//! copy of the teacher) on the teacher's embeddings of aligned LFW faces, and
-//! writes it back as ONNX with a manifest whose thresholds are recalibrated.
+//! copy of the teacher) on the teacher's embeddings of aligned LFW faces,
+//! freshly augmented at every step, and writes it back as ONNX with a
+//! manifest whose thresholds are recalibrated.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,7 +18,25 @@ use siamedge::image::RgbImage;
 use siamedge::model::{fill_input, Dim, Distance, Manifest, Network};
 use siamedge::store::write_atomic;
 use siamedge_models::device::Compute;
-use siamedge_models::distill::{self, cosines, normalised, DistillConfig, DistillSet, GraphNet};
+use siamedge_models::data::augment::Augment;
+use siamedge_models::distill::{
+    self, cosines, normalised, Batch, DistillConfig, DistillSet, GraphNet,
+};
+use siamedge_models::rng::Rng;
+use siamedge_models::TrainError;
+
+/// Augmentation of training faces: mirror images, small rotations, scale
+/// changes and shifts (alignment is never perfect), lighting changes.
+const FACE_AUGMENT: Augment = Augment {
+    rotate_deg: 8.0,
+    scale: 0.08,
+    shear: 0.0,
+    translate: 0.04,
+    brightness: 16.0,
+    contrast: 0.15,
+    flip: true,
+    light_background: false,
+};
 
 /// Arguments of `distill`.
 #[derive(Args)]
@@ -45,9 +64,10 @@ pub struct DistillArgs {
     /// Faces of other people for the before/after check and the thresholds.
     #[arg(long, default_value_t = 400)]
     held_out: usize,
-    /// Add each training face mirrored left-right.
+    /// Train on the crops as cut (no random flips, rotation, scale, shift,
+    /// brightness or contrast).
     #[arg(long)]
-    flip: bool,
+    no_augment: bool,
     /// Faces per step.
     #[arg(long, default_value_t = 16)]
     batch: usize,
@@ -63,7 +83,7 @@ pub struct DistillArgs {
     /// cpu (burn flex) or gpu (burn wgpu).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Seed of the batch order.
+    /// Seed of the batch order and augmentation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Log every this many steps.
@@ -112,10 +132,8 @@ pub fn run(a: DistillArgs) -> Result<()> {
     };
     let train_crops = cut(models, &train_people, a.threads, "cutting training faces")?;
     let held_crops = cut(models, &held_people, a.threads, "cutting held-out faces")?;
-    let mut train_images: Vec<RgbImage> = train_crops.iter().map(|(_, c)| c.clone()).collect();
-    if a.flip {
-        train_images.extend(train_crops.iter().map(|(_, c)| mirrored(c)));
-    }
+    let train_images: Vec<RgbImage> = train_crops.into_iter().map(|(_, c)| c).collect();
+    ensure!(!train_images.is_empty(), "no face found in the training images");
     let held_labels: Vec<usize> = held_crops.iter().map(|(l, _)| *l).collect();
     let held_images: Vec<RgbImage> = held_crops.into_iter().map(|(_, c)| c).collect();
 
@@ -124,13 +142,6 @@ pub fn run(a: DistillArgs) -> Result<()> {
     let fixed: Vec<Dim> = [1, c, h, w].iter().map(|&d| Dim::Fixed(d)).collect();
     let mut teacher = Network::from_bytes(&a.teacher, &teacher_bytes, &[fixed.clone()])
         .with_context(|| format!("loading the teacher {}", a.teacher.display()))?;
-    let train = teacher_set(
-        &mut teacher,
-        &spec,
-        [c, h, w],
-        &train_images,
-        "teacher embeddings (training)",
-    )?;
     let held = teacher_set(
         &mut teacher,
         &spec,
@@ -159,14 +170,34 @@ pub fn run(a: DistillArgs) -> Result<()> {
     let config = DistillConfig {
         steps: a.steps,
         time_budget: a.time_budget.map(Duration::from_secs_f64),
-        batch: a.batch,
         lr: a.lr,
-        seed: a.seed,
         log_every: a.log_every,
         progress: !a.json,
     };
+    let augment = if a.no_augment {
+        Augment::NONE
+    } else {
+        FACE_AUGMENT
+    };
+    let mut rng = Rng::new(a.seed);
+    let mut x = vec![0.0; c * h * w];
+    let mut next = || -> Result<Batch, TrainError> {
+        let mut batch = Batch {
+            inputs: Vec::with_capacity(a.batch * x.len()),
+            targets: Vec::new(),
+            n: a.batch,
+        };
+        for _ in 0..a.batch {
+            let img = augment.apply(&train_images[rng.below(train_images.len())], &mut rng);
+            fill_input(&spec, &img.data, img.width, img.height, &mut x);
+            let out = teacher.run(&[(&[1, c, h, w], &x)])?;
+            batch.targets.extend(normalised(out.values(0)));
+            batch.inputs.extend_from_slice(&x);
+        }
+        Ok(batch)
+    };
     let train_started = Instant::now();
-    let done = distill::distill(student, &train, &config, &device)?;
+    let done = distill::distill(student, [c, h, w], &mut next, &config, &device)?;
     let train_seconds = train_started.elapsed().as_secs_f64();
     let after_burn = distill::embed(&done.student, &held, 32, &device)?;
     let after = cosines(&after_burn, &held.targets);
@@ -213,14 +244,14 @@ pub fn run(a: DistillArgs) -> Result<()> {
         "{}; distilled from {} on {} faces",
         manifest.transform.calibration,
         a.teacher.display(),
-        train.len()
+        train_images.len()
     );
     write_atomic(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
     manifest.save(&Manifest::path_for(&a.out))?;
 
     let report = json!({
         "teacher": a.teacher, "student": a.student, "out": a.out,
-        "training_faces": train.len(), "held_out_faces": held.len(),
+        "training_faces": train_images.len(), "augment": !a.no_augment, "held_out_faces": held.len(),
         "steps": done.steps, "batch": a.batch, "lr": a.lr,
         "train_seconds": train_seconds, "total_seconds": started.elapsed().as_secs_f64(),
         "hardware": crate::hardware(compute),
@@ -241,7 +272,7 @@ pub fn run(a: DistillArgs) -> Result<()> {
             a.out.display(),
             done.steps,
             crate::hardware(compute),
-            train.len(),
+            train_images.len(),
             mean(&before),
             min(&before),
             mean(&after),
@@ -323,20 +354,6 @@ fn teacher_set(
     }
     bar.finish_and_clear();
     Ok(set)
-}
-
-fn mirrored(img: &RgbImage) -> RgbImage {
-    let mut out = img.clone();
-    for y in 0..img.height {
-        for x in 0..img.width {
-            let (src, dst) = (
-                (y * img.width + x) * 3,
-                (y * img.width + img.width - 1 - x) * 3,
-            );
-            out.data[dst..dst + 3].copy_from_slice(&img.data[src..src + 3]);
-        }
-    }
-    out
 }
 
 fn bar(what: &str, len: usize) -> ProgressBar {

@@ -285,13 +285,12 @@ fn distillation_pulls_the_student_to_its_teacher_and_writes_a_loadable_file() {
     let config = DistillConfig {
         steps: 60,
         time_budget: None,
-        batch: 8,
         lr: 2e-2,
-        seed: 3,
         log_every: 20,
         progress: false,
     };
-    let done = distill::distill(student, &set, &config, &dev).unwrap();
+    let mut batches = set.sampler(8, 3);
+    let done = distill::distill(student, set.shape, &mut batches, &config, &dev).unwrap();
     assert_eq!(done.steps, 60);
     let (first, last) = (done.log[0].1, done.log.last().unwrap().1);
     assert!(last < first * 0.5, "loss {first} -> {last} did not halve");

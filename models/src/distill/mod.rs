@@ -1,7 +1,9 @@
 //! Knowledge distillation: a student encoder (any ONNX graph the
 //! [`GraphNet`] can replay, e.g. a pruned copy of the teacher) is trained so
 //! that its embeddings point where the teacher's do (loss `1 - cosine`), on
-//! unlabeled inputs whose teacher embeddings were computed once up front.
+//! unlabeled inputs. Batches come from a source the caller supplies: fixed
+//! inputs with precomputed teacher embeddings ([`DistillSet::sampler`]), or
+//! freshly augmented images run through the teacher at each step.
 
 pub mod graph;
 
@@ -28,6 +30,28 @@ pub struct DistillSet {
     pub targets: Vec<Vec<f32>>,
 }
 
+/// One training batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// Inputs `[n, c, h, w]`, flattened.
+    pub inputs: Vec<f32>,
+    /// The teacher's unit-length embeddings `[n, d]`, flattened.
+    pub targets: Vec<f32>,
+    /// Number of items.
+    pub n: usize,
+}
+
+impl Batch {
+    fn tensors(self, shape: [usize; 3], device: &Device) -> (Tensor<4>, Tensor<2>) {
+        let [c, h, w] = shape;
+        let d = self.targets.len() / self.n.max(1);
+        (
+            Tensor::from_data(TensorData::new(self.inputs, [self.n, c, h, w]), device),
+            Tensor::from_data(TensorData::new(self.targets, [self.n, d]), device),
+        )
+    }
+}
+
 impl DistillSet {
     /// Number of items.
     pub fn len(&self) -> usize {
@@ -39,21 +63,44 @@ impl DistillSet {
         self.inputs.is_empty()
     }
 
-    fn batch(&self, items: &[usize], device: &Device) -> (Tensor<4>, Tensor<2>) {
-        let [c, h, w] = self.shape;
-        let x: Vec<f32> = items
-            .iter()
-            .flat_map(|&i| self.inputs[i].iter().copied())
-            .collect();
-        let d = self.targets[0].len();
-        let t: Vec<f32> = items
-            .iter()
-            .flat_map(|&i| self.targets[i].iter().copied())
-            .collect();
-        (
-            Tensor::from_data(TensorData::new(x, [items.len(), c, h, w]), device),
-            Tensor::from_data(TensorData::new(t, [items.len(), d]), device),
-        )
+    /// The items `items` as one batch.
+    pub fn batch(&self, items: &[usize]) -> Batch {
+        Batch {
+            inputs: items
+                .iter()
+                .flat_map(|&i| self.inputs[i].iter().copied())
+                .collect(),
+            targets: items
+                .iter()
+                .flat_map(|&i| self.targets[i].iter().copied())
+                .collect(),
+            n: items.len(),
+        }
+    }
+
+    /// Batches of `size` items in a fresh shuffled order each pass (seeded).
+    pub fn sampler(
+        &self,
+        size: usize,
+        seed: u64,
+    ) -> impl FnMut() -> Result<Batch, TrainError> + '_ {
+        let mut rng = Rng::new(seed);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        let mut cursor = order.len();
+        move || {
+            if size == 0 || size > order.len() {
+                return Err(TrainError::Config(format!(
+                    "batches of {size} from {} items",
+                    order.len()
+                )));
+            }
+            if cursor + size > order.len() {
+                rng.shuffle(&mut order);
+                cursor = 0;
+            }
+            cursor += size;
+            Ok(self.batch(&order[cursor - size..cursor]))
+        }
     }
 }
 
@@ -64,12 +111,8 @@ pub struct DistillConfig {
     pub steps: usize,
     /// Wall-clock limit; the learning rate follows the clock when it is set.
     pub time_budget: Option<Duration>,
-    /// Items per step.
-    pub batch: usize,
     /// Peak learning rate (Adam, cosine decay to 5 %).
     pub lr: f64,
-    /// Seed of the batch order.
-    pub seed: u64,
     /// Log the loss every this many steps.
     pub log_every: usize,
     /// Show a progress bar.
@@ -98,20 +141,15 @@ pub fn cosine_loss(student: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
     cos.neg().add_scalar(1.0).mean()
 }
 
-/// Trains `student` towards the teacher embeddings in `set` on `device`.
+/// Trains `student` (inputs of `shape`) towards the teacher embeddings of
+/// the batches `next` gives, on `device`.
 pub fn distill(
     student: GraphNet,
-    set: &DistillSet,
+    shape: [usize; 3],
+    next: &mut dyn FnMut() -> Result<Batch, TrainError>,
     config: &DistillConfig,
     device: &Device,
 ) -> Result<Distilled, TrainError> {
-    if set.len() < config.batch || config.batch == 0 {
-        return Err(TrainError::Config(format!(
-            "distillation needs at least one batch of {} items, has {}",
-            config.batch,
-            set.len()
-        )));
-    }
     let device = device.clone().autodiff();
     let mut student = student;
     student.weights = student
@@ -120,9 +158,6 @@ pub fn distill(
         .map(|w| Param::from_tensor(Tensor::from_data(w.val().into_data(), &device)))
         .collect();
     let mut optim = AdamConfig::new().init();
-    let mut rng = Rng::new(config.seed);
-    let mut order: Vec<usize> = (0..set.len()).collect();
-    let mut cursor = order.len();
     let bar = step_bar(config.steps, config.progress);
     let mut log = Vec::new();
     let (mut sum, mut count) = (0.0f32, 0usize);
@@ -136,13 +171,7 @@ pub fn distill(
         if progress >= 1.0 && step > 0 {
             break;
         }
-        if cursor + config.batch > order.len() {
-            rng.shuffle(&mut order);
-            cursor = 0;
-        }
-        let items = &order[cursor..cursor + config.batch];
-        cursor += config.batch;
-        let (x, t) = set.batch(items, &device);
+        let (x, t) = next()?.tensors(shape, &device);
         let loss = cosine_loss(student.forward(x)?, t);
         let value = loss.clone().into_scalar::<f32>();
         if !value.is_finite() {
@@ -186,7 +215,7 @@ pub fn embed(
     let mut out = Vec::with_capacity(set.len());
     let all: Vec<usize> = (0..set.len()).collect();
     for items in all.chunks(batch.max(1)) {
-        let (x, _) = set.batch(items, device);
+        let (x, _) = set.batch(items).tensors(set.shape, device);
         let y = student.forward(x)?;
         let [n, d] = y.dims();
         let v = y
