@@ -17,8 +17,8 @@ use siamedge::face::MtcnnConfig;
 use siamedge::image::RgbImage;
 use siamedge::model::{fill_input, Dim, Distance, Manifest, Network};
 use siamedge::store::write_atomic;
-use siamedge_models::device::Compute;
 use siamedge_models::data::augment::Augment;
+use siamedge_models::device::Compute;
 use siamedge_models::distill::{
     self, cosines, normalised, Batch, DistillConfig, DistillSet, GraphNet,
 };
@@ -133,14 +133,17 @@ pub fn run(a: DistillArgs) -> Result<()> {
     let train_crops = cut(models, &train_people, a.threads, "cutting training faces")?;
     let held_crops = cut(models, &held_people, a.threads, "cutting held-out faces")?;
     let train_images: Vec<RgbImage> = train_crops.into_iter().map(|(_, c)| c).collect();
-    ensure!(!train_images.is_empty(), "no face found in the training images");
+    ensure!(
+        !train_images.is_empty(),
+        "no face found in the training images"
+    );
     let held_labels: Vec<usize> = held_crops.iter().map(|(l, _)| *l).collect();
     let held_images: Vec<RgbImage> = held_crops.into_iter().map(|(_, c)| c).collect();
 
     let teacher_bytes =
         std::fs::read(&a.teacher).with_context(|| format!("reading {}", a.teacher.display()))?;
     let fixed: Vec<Dim> = [1, c, h, w].iter().map(|&d| Dim::Fixed(d)).collect();
-    let mut teacher = Network::from_bytes(&a.teacher, &teacher_bytes, &[fixed.clone()])
+    let mut teacher = Network::from_bytes(&a.teacher, &teacher_bytes, std::slice::from_ref(&fixed))
         .with_context(|| format!("loading the teacher {}", a.teacher.display()))?;
     let held = teacher_set(
         &mut teacher,

@@ -50,6 +50,21 @@ pub fn nearest(query: &[f32], gallery: &[f32], dim: usize) -> usize {
         .expect("non-empty gallery")
 }
 
+/// What N-way K-shot episodes to draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpisodeSpec {
+    /// Classes per episode.
+    pub n_way: usize,
+    /// Support items per class.
+    pub k_shot: usize,
+    /// Query items per class.
+    pub queries: usize,
+    /// Number of episodes.
+    pub count: usize,
+    /// Seed of the draws.
+    pub seed: u64,
+}
+
 /// Accuracy of N-way K-shot episodes on embedded items: each episode draws
 /// `n_way` classes, `k_shot` support and `queries` query items of each;
 /// queries go to the class with the nearest support mean (prototype).
@@ -57,12 +72,15 @@ pub fn episodes(
     emb: &[f32],
     labels: &[usize],
     dim: usize,
-    n_way: usize,
-    k_shot: usize,
-    queries: usize,
-    count: usize,
-    seed: u64,
+    spec: &EpisodeSpec,
 ) -> Result<f64, TrainError> {
+    let EpisodeSpec {
+        n_way,
+        k_shot,
+        queries,
+        count,
+        seed,
+    } = *spec;
     let classes = labels.iter().max().map_or(0, |&m| m + 1);
     let mut by_class = vec![Vec::new(); classes];
     for (i, &l) in labels.iter().enumerate() {
@@ -254,8 +272,15 @@ mod tests {
         // k=2: 0->{0.45, 0.5} hit, 0.5->{0.45, 0} hit, 0.45->{0.5, 0} miss, 1.05->{0.5, 0.45} hit.
         assert_eq!(recall_at_k(&emb2, &labels2, 1, 1), 0.0);
         assert_eq!(recall_at_k(&emb2, &labels2, 1, 2), 0.75);
-        assert_eq!(episodes(&emb, &labels, 1, 3, 1, 1, 20, 1).unwrap(), 1.0);
-        assert!(episodes(&emb, &labels, 1, 4, 1, 1, 1, 1).is_err());
+        let spec = |n_way, count| EpisodeSpec {
+            n_way,
+            k_shot: 1,
+            queries: 1,
+            count,
+            seed: 1,
+        };
+        assert_eq!(episodes(&emb, &labels, 1, &spec(3, 20)).unwrap(), 1.0);
+        assert!(episodes(&emb, &labels, 1, &spec(4, 1)).is_err());
         assert_eq!(nearest(&[0.9], &[0.0, 1.0, 2.0], 1), 1);
     }
 }

@@ -480,7 +480,14 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         let dim = meta.encoder.embedding_dim;
         report["data"] = json!(what);
         if a.episodes > 0 {
-            let acc = eval::episodes(&emb, &set.labels, dim, a.n_way, a.k_shot, 1, a.episodes, 1)?;
+            let spec = eval::EpisodeSpec {
+                n_way: a.n_way,
+                k_shot: a.k_shot,
+                queries: 1,
+                count: a.episodes,
+                seed: 1,
+            };
+            let acc = eval::episodes(&emb, &set.labels, dim, &spec)?;
             if !a.json {
                 println!(
                     "{}-way {}-shot over {} episodes on {what}: {:.2}%",

@@ -337,19 +337,19 @@ impl GraphNet {
         device: &Device,
     ) -> Result<Resolved, TrainError> {
         Ok(match operand {
-            Operand::Slot(i) => Resolved::Value(
+            Operand::Slot(i) => Resolved::Value(Box::new(
                 values[i]
                     .clone()
                     .ok_or_else(|| onnx_error("a node reads a value computed after it"))?,
-            ),
-            Operand::Weight(i) => Resolved::Value(Value::from_flat(
+            )),
+            Operand::Weight(i) => Resolved::Value(Box::new(Value::from_flat(
                 self.weights[i].val(),
                 &self.plan.weights[i].1,
-            )),
+            ))),
             Operand::Constant(i) => {
                 let (v, dims) = &self.plan.constants[i];
                 let flat = Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
-                Resolved::Value(Value::from_flat(flat, dims))
+                Resolved::Value(Box::new(Value::from_flat(flat, dims)))
             }
             Operand::Integer(i) => Resolved::Integers(self.plan.integers[i].clone()),
         })
@@ -384,14 +384,14 @@ impl GraphNet {
 
 /// An operand during replay, its tensor made.
 enum Resolved {
-    Value(Value),
+    Value(Box<Value>),
     Integers(Vec<i64>),
 }
 
 impl Resolved {
     fn value(self) -> Result<Value, TrainError> {
         match self {
-            Resolved::Value(v) => Ok(v),
+            Resolved::Value(v) => Ok(*v),
             Resolved::Integers(_) => Err(onnx_error("an integer tensor where a float one belongs")),
         }
     }
