@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use siamedge::config::ModelVariant;
-use siamedge::eval::{face_crops, thresholds_for, unpaired_images, FaceModels};
+use siamedge::eval::{face_crops, spread, thresholds_for, unpaired_images, FaceModels};
 use siamedge::face::MtcnnConfig;
 use siamedge::image::RgbImage;
 use siamedge::model::{fill_input, Dim, Distance, Manifest, Network};
@@ -305,13 +305,6 @@ fn split_people(lfw: &Path, count: usize, held_out: usize) -> Result<(Labelled, 
         lfw.display()
     );
     Ok((spread(&train, count), spread(&held, held_out)))
-}
-
-fn spread<T: Clone>(items: &[T], n: usize) -> Vec<T> {
-    if n >= items.len() {
-        return items.to_vec();
-    }
-    (0..n).map(|i| items[i * items.len() / n].clone()).collect()
 }
 
 /// Aligned crops of the images where a face was found, with their labels.

@@ -10,12 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use siamedge::config::ModelVariant;
 use siamedge::eval::lfw::{read_pairs, LfwPair};
+use siamedge::eval::spread;
 use siamedge::eval::{face_crops, FaceCrop, FaceModels};
 use siamedge::eval::{thresholds_for, unpaired_images};
 use siamedge::face::MtcnnConfig;
 use siamedge::model::{Distance, Manifest, Threshold};
 use siamedge_quantize::quant::embed_all;
-use siamedge_quantize::quant::faces::{spread, to_inputs};
+use siamedge_quantize::quant::faces::to_inputs;
 use siamedge_quantize::quant::images::{image_inputs, list_images};
 
 /// Calibration and comparison data.

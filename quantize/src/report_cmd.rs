@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use siamedge::bench::synthetic_face;
 use siamedge::eval::lfw::read_pairs;
+use siamedge::eval::spread;
 use siamedge::model::Manifest;
-use siamedge_quantize::quant::faces::{spread, to_inputs};
+use siamedge_quantize::quant::faces::to_inputs;
 use siamedge_quantize::quant::images::fitted_input;
 use siamedge_quantize::quant::{cosine_stats, embed_all, CosineStats};
 use siamedge_quantize::report::{

@@ -61,6 +61,15 @@ impl FaceModels<'_> {
     }
 }
 
+/// `n` items spread evenly over `items` (all of them when there are fewer):
+/// how calibration, distillation and evaluation subsets are picked.
+pub fn spread<T: Clone>(items: &[T], n: usize) -> Vec<T> {
+    if n >= items.len() {
+        return items.to_vec();
+    }
+    (0..n).map(|i| items[i * items.len() / n].clone()).collect()
+}
+
 /// Embeds every image in `paths` with `threads` workers, calling `tick` after each.
 pub fn embed_images(
     models: FaceModels<'_>,

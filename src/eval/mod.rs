@@ -11,6 +11,8 @@ pub use calibrate::{
     calibrate_lfw, threshold_at_far, thresholds_for, unpaired_images, CalibrationReport,
     ScoredThresholds,
 };
-pub use embed_set::{embed_images, face_crops, EmbedSetError, EmbeddedImage, FaceCrop, FaceModels};
+pub use embed_set::{
+    embed_images, face_crops, spread, EmbedSetError, EmbeddedImage, FaceCrop, FaceModels,
+};
 pub use plot::{draw_roc, PlotError};
 pub use verification::{evaluate_lfw, EvalError, FarPoint, LfwReport, StageMillis};
