@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 
 use crate::rng::Rng;
-use crate::train::{lr_at, step_bar};
+use crate::train::{lr_at, schedule_progress, step_bar};
 use crate::TrainError;
 pub use graph::GraphNet;
 
@@ -164,10 +164,7 @@ pub fn distill(
     let start = Instant::now();
     let mut taken = 0;
     for step in 0..config.steps {
-        let by_time = config.time_budget.map_or(0.0, |b| {
-            start.elapsed().as_secs_f64() / b.as_secs_f64().max(1e-9)
-        });
-        let progress = (step as f64 / config.steps as f64).max(by_time);
+        let progress = schedule_progress(step, config.steps, config.time_budget, start.elapsed());
         if progress >= 1.0 && step > 0 {
             break;
         }

@@ -142,7 +142,7 @@ pub fn train(
     let start = Instant::now();
     let mut taken = 0;
     for step in 0..config.steps {
-        let progress = schedule_progress(config, step, start.elapsed());
+        let progress = schedule_progress(step, config.steps, config.time_budget, start.elapsed());
         if progress >= 1.0 && step > 0 {
             break;
         }
@@ -268,11 +268,14 @@ fn objective_loss(
 
 /// How far along the run is, 0..1: the step fraction, or the elapsed
 /// fraction of the time budget when that is further.
-fn schedule_progress(config: &TrainConfig, step: usize, elapsed: Duration) -> f64 {
-    let by_steps = step as f64 / config.steps.max(1) as f64;
-    let by_time = config
-        .time_budget
-        .map_or(0.0, |b| elapsed.as_secs_f64() / b.as_secs_f64().max(1e-9));
+pub(crate) fn schedule_progress(
+    step: usize,
+    steps: usize,
+    time_budget: Option<Duration>,
+    elapsed: Duration,
+) -> f64 {
+    let by_steps = step as f64 / steps.max(1) as f64;
+    let by_time = time_budget.map_or(0.0, |b| elapsed.as_secs_f64() / b.as_secs_f64().max(1e-9));
     by_steps.max(by_time)
 }
 
