@@ -47,6 +47,17 @@ impl Requant {
     }
 }
 
+/// `round(x) + zero_point` saturated to int8, in operations that vectorise
+/// (`as i8` on a float compiles to scalar code with NaN checks): the clamp
+/// leaves a finite value in range, NaN included (`max` drops it).
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // `clamp` would keep a NaN, which the cast below must not see
+fn saturate_i8(x: f32, zero_point: f32) -> i8 {
+    let v = (x.round_ties_even() + zero_point).max(-128.0).min(127.0);
+    // SAFETY: v is finite and within [-128, 127], so it fits in an i32.
+    unsafe { v.to_int_unchecked::<i32>() as i8 }
+}
+
 /// Requantises one pixel's sums (`acc`, one per output channel) into `out`,
 /// in straight-line loops over channels that the compiler vectorises.
 #[inline(always)]
@@ -70,52 +81,96 @@ fn requant_row(rq: &Requant, acc: &[i32], real: &mut [f32], out: &mut [i8]) {
     }
     let (inv, zp) = (rq.inv_out_scale, rq.out_zero_point as f32);
     for (o, &r) in out.iter_mut().zip(real.iter()) {
-        *o = ((r * inv).round_ties_even() + zp).clamp(-128.0, 127.0) as i8;
+        *o = saturate_i8(r * inv, zp);
+    }
+}
+
+/// An element type of dense weight rows and of the input rows they
+/// multiply: i16 where the kernel pairs products as `pmaddwd` / `smlal`
+/// do, i8 where it uses `sdot` (aarch64 with the dot-product extension).
+pub trait Lane: Copy + Default + From<i8> + Into<i32> {}
+impl Lane for i16 {}
+impl Lane for i8 {}
+
+/// Dense convolution weights `[out][kh][kw][in]`, each output channel's row
+/// zero-padded to whole vectors, in the element type this CPU's kernel
+/// multiplies (chosen once, when the network is planned).
+#[derive(Debug, Clone)]
+pub enum DenseWeights {
+    /// Widened to i16 (x86_64, and ARM without the dot-product extension).
+    Wide(Vec<i16>),
+    /// Kept as i8 (aarch64 with the dot-product extension).
+    Narrow(Vec<i8>),
+}
+
+impl DenseWeights {
+    /// Lays out `weights` (`per` values per output channel) for this CPU.
+    pub fn new(weights: &[i8], per: usize) -> DenseWeights {
+        fn rows<E: Lane>(weights: &[i8], per: usize) -> Vec<E> {
+            let kp = padded(per);
+            let mut out = vec![E::default(); weights.len() / per * kp];
+            for (dst, src) in out.chunks_exact_mut(kp).zip(weights.chunks_exact(per)) {
+                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = E::from(v));
+            }
+            out
+        }
+        if cfg!(target_arch = "aarch64") && has_sdot() {
+            DenseWeights::Narrow(rows(weights, per))
+        } else {
+            DenseWeights::Wide(rows(weights, per))
+        }
+    }
+}
+
+/// Whether this CPU has `sdot` (the aarch64 dot-product extension).
+fn has_sdot() -> bool {
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("dotprod")
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    {
+        false
     }
 }
 
 #[inline(always)]
-fn dot4_portable(x: &[i16], w: &[i16], k: usize) -> [i32; 4] {
+fn dot4_portable<E: Lane>(x: &[E], w: &[E], k: usize) -> [i32; 4] {
     let (w0, rest) = w.split_at(k);
     let (w1, rest) = rest.split_at(k);
     let (w2, w3) = rest.split_at(k);
     let (mut s0, mut s1, mut s2, mut s3) = (0i32, 0i32, 0i32, 0i32);
     for i in 0..k {
-        let v = x[i] as i32;
-        s0 = s0.wrapping_add(v.wrapping_mul(w0[i] as i32));
-        s1 = s1.wrapping_add(v.wrapping_mul(w1[i] as i32));
-        s2 = s2.wrapping_add(v.wrapping_mul(w2[i] as i32));
-        s3 = s3.wrapping_add(v.wrapping_mul(w3[i] as i32));
+        let v: i32 = x[i].into();
+        s0 = s0.wrapping_add(v.wrapping_mul(w0[i].into()));
+        s1 = s1.wrapping_add(v.wrapping_mul(w1[i].into()));
+        s2 = s2.wrapping_add(v.wrapping_mul(w2[i].into()));
+        s3 = s3.wrapping_add(v.wrapping_mul(w3[i].into()));
     }
     [s0, s1, s2, s3]
 }
 
+/// Sums are exact: the wrapping i32 products and adds never wrap for the
+/// layer sizes of an encoder (they only spare the overflow checks of debug
+/// builds).
 #[inline(always)]
-fn dot_body(x: &[i16], w: &[i16]) -> i32 {
+fn dot_body<E: Lane>(x: &[E], w: &[E]) -> i32 {
     x.iter().zip(w).fold(0i32, |s, (&a, &b)| {
-        s.wrapping_add((a as i32).wrapping_mul(b as i32))
+        s.wrapping_add(a.into().wrapping_mul(b.into()))
     })
 }
 
-/// Sums are exact: the wrapping i32 products and adds
-/// never wrap for the layer sizes of an encoder (they only spare the
-/// overflow checks of debug builds).
-///
-/// Dense rows x weights: for each row of `rows` (`row.len()` values, widened
-/// into `row`) and each output channel (weights `[out][k]`, widened to i16
-/// so that the products pair up as in `pmaddwd` / `sdot`), the int32 dot
-/// product, requantised into `out` (`[rows][out]`).
-/// Length of the i16 rows and weight rows: `k` rounded up to whole 16-lane
-/// vectors, the padding zero.
+/// Length of the input rows and weight rows: `k` rounded up to whole
+/// vectors (16 lanes), the padding zero.
 pub fn padded(k: usize) -> usize {
     k.div_ceil(LANES) * LANES
 }
 
-/// i16 lanes of one 256-bit vector.
+/// Lanes of one vector: i16 in 256 bits, i8 in 128 bits.
 const LANES: usize = 16;
 
 #[inline(always)]
-fn dot2x4_portable(x0: &[i16], x1: &[i16], w: &[i16], k: usize) -> [[i32; 4]; 2] {
+fn dot2x4_portable<E: Lane>(x0: &[E], x1: &[E], w: &[E], k: usize) -> [[i32; 4]; 2] {
     [dot4_portable(x0, w, k), dot4_portable(x1, w, k)]
 }
 
@@ -168,35 +223,79 @@ unsafe fn dot2x4_avx2(x0: &[i16], x1: &[i16], w: &[i16], k: usize) -> [[i32; 4];
     [sum4(a00, a01, a02, a03), sum4(a10, a11, a12, a13)]
 }
 
+/// The same dot products on i8 rows with `sdot` (16 products per
+/// instruction, summed in fours into i32 lanes). `sdot` is written as
+/// inline assembly because its Rust intrinsic is not stable yet.
+///
+/// # Safety
+/// The CPU must support the dot-product extension.
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon,dotprod")]
+unsafe fn dot2x4_sdot(x0: &[i8], x1: &[i8], w: &[i8], k: usize) -> [[i32; 4]; 2] {
+    use std::arch::aarch64::*;
+    use std::arch::asm;
+    assert!(k % LANES == 0 && x0.len() >= k && x1.len() >= k && w.len() >= 4 * k);
+    let (p0, p1, pw) = (x0.as_ptr(), x1.as_ptr(), w.as_ptr());
+    let z = vdupq_n_s32(0);
+    let mut acc = [[z; 4]; 2];
+    let mut i = 0;
+    while i < k {
+        // SAFETY: i + 16 <= k (k is a multiple of 16); both rows and the four
+        // weight rows hold k values, checked by the assert above. `sdot`
+        // only reads and writes the registers named.
+        unsafe {
+            let v = [vld1q_s8(p0.add(i)), vld1q_s8(p1.add(i))];
+            for (c, a) in [0, 1, 2, 3].into_iter().zip(0..4) {
+                let wc = vld1q_s8(pw.add(c * k + i));
+                for r in 0..2 {
+                    asm!(
+                        "sdot {acc:v}.4s, {x:v}.16b, {w:v}.16b",
+                        acc = inout(vreg) acc[r][a],
+                        x = in(vreg) v[r],
+                        w = in(vreg) wc,
+                        options(pure, nomem, nostack),
+                    );
+                }
+            }
+        }
+        i += LANES;
+    }
+    acc.map(|row| row.map(|a| vaddvq_s32(a)))
+}
+
+/// Rows of a dense convolution times its weights: the int32 dot product of
+/// each row (`k` values, copied into the padded `row` scratch in the
+/// weights' element type) with each output channel, requantised into `out`
+/// (`[rows][out]`). Two rows and four channels at a time.
 #[inline(always)]
-fn dense_body(
+#[allow(clippy::too_many_arguments)]
+fn dense_body<E: Lane>(
     rows: &[i8],
-    weights: &[i16],
+    weights: &[E],
     rq: &Requant,
-    scratch: &mut Scratch,
+    row: &mut [E],
+    acc: &mut [i32],
+    real: &mut [f32],
     out: &mut [i8],
-    dot2x4: impl Fn(&[i16], &[i16], &[i16], usize) -> [[i32; 4]; 2],
+    dot2x4: impl Fn(&[E], &[E], &[E], usize) -> [[i32; 4]; 2],
 ) {
     let channels = rq.bias.len();
     let k = rows.len() / (out.len() / channels);
     let kp = padded(k);
-    let (acc, real) = (
-        &mut scratch.acc[..2 * channels],
-        &mut scratch.real[..channels],
-    );
-    let (r0, r1) = scratch.row[..2 * kp].split_at_mut(kp);
-    r0[k..].fill(0);
-    r1[k..].fill(0);
+    let (acc, real) = (&mut acc[..2 * channels], &mut real[..channels]);
+    let (r0, r1) = row[..2 * kp].split_at_mut(kp);
+    r0[k..].fill(E::default());
+    r1[k..].fill(E::default());
     let mut pairs = rows.chunks(2 * k).zip(out.chunks_mut(2 * channels));
     for (src, dst) in &mut pairs {
         let two = src.len() == 2 * k;
         r0.iter_mut()
             .zip(&src[..k])
-            .for_each(|(r, &v)| *r = v as i16);
+            .for_each(|(r, &v)| *r = E::from(v));
         if two {
             r1.iter_mut()
                 .zip(&src[k..])
-                .for_each(|(r, &v)| *r = v as i16);
+                .for_each(|(r, &v)| *r = E::from(v));
         }
         let (acc0, acc1) = acc.split_at_mut(channels);
         let mut c = 0;
@@ -222,31 +321,46 @@ fn dense_body(
 /// Per-call working memory of the kernels, made once with the network.
 #[derive(Debug, Clone, Default)]
 pub struct Scratch {
-    /// Two im2col rows widened to i16 and zero-padded to whole vectors.
+    /// Two input rows widened to i16 and zero-padded to whole vectors.
     pub row: Vec<i16>,
+    /// The same for kernels on i8 rows.
+    pub row8: Vec<i8>,
     /// Two pixels' int32 sums.
     pub acc: Vec<i32>,
     /// One pixel's float values before rounding.
     pub real: Vec<f32>,
 }
 
-/// Like [`dense_body`] with float outputs (the last, linear layer).
-/// Like [`dense_body`] with float outputs (the last, linear layer).
+impl Scratch {
+    /// Working memory for rows of up to `k` values and up to `channels` output channels.
+    pub fn new(k: usize, channels: usize) -> Scratch {
+        let row = 2 * padded(k);
+        Scratch {
+            row: vec![0; row],
+            row8: vec![0; row],
+            acc: vec![0; 2 * channels],
+            real: vec![0.0; channels],
+        }
+    }
+}
+
+/// Like [`dense_body`] with float outputs (the last, linear layer), one row
+/// and one channel at a time.
 #[inline(always)]
-fn dense_real_body(
+fn dense_real_body<E: Lane>(
     rows: &[i8],
-    weights: &[i16],
+    weights: &[E],
     rq: &Requant,
-    scratch: &mut Scratch,
+    row: &mut [E],
     out: &mut [f32],
 ) {
     let channels = rq.bias.len();
     let k = rows.len() / (out.len() / channels);
     let kp = padded(k);
-    let row = &mut scratch.row[..kp];
-    row[k..].fill(0);
+    let row = &mut row[..kp];
+    row[k..].fill(E::default());
     for (src, dst) in rows.chunks_exact(k).zip(out.chunks_exact_mut(channels)) {
-        row.iter_mut().zip(src).for_each(|(r, &v)| *r = v as i16);
+        row.iter_mut().zip(src).for_each(|(r, &v)| *r = E::from(v));
         for (c, d) in dst.iter_mut().enumerate() {
             *d = rq.real(c, dot_body(row, &weights[c * kp..(c + 1) * kp]));
         }
@@ -355,7 +469,7 @@ fn add_body(a: &[i8], qa: QParams, b: &[i8], qb: QParams, qo: QParams, out: &mut
     let (za, zb) = (qa.zero_point as f32, qb.zero_point as f32);
     for ((o, &va), &vb) in out.iter_mut().zip(a).zip(b) {
         let real = (va as f32 - za) * qa.scale + (vb as f32 - zb) * qb.scale;
-        *o = ((real * inv).round_ties_even() + zp).clamp(-128.0, 127.0) as i8;
+        *o = saturate_i8(real * inv, zp);
     }
 }
 
@@ -366,7 +480,7 @@ fn quantize_nchw_body(input: &[f32], channels: usize, q: QParams, out: &mut [i8]
     let (inv, zp) = (1.0 / q.scale, q.zero_point as f32);
     for (c, src) in input.chunks_exact(plane).enumerate() {
         for (p, &x) in src.iter().enumerate() {
-            out[p * channels + c] = ((x * inv).round_ties_even() + zp).clamp(-128.0, 127.0) as i8;
+            out[p * channels + c] = saturate_i8(x * inv, zp);
         }
     }
 }
@@ -402,40 +516,123 @@ macro_rules! dispatched {
     };
 }
 
-/// Dense convolution rows into int8 outputs (see [`dense_body`]).
-pub fn dense(rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [i8]) {
+/// Dense convolution rows into int8 outputs (see [`dense_body`]), on the
+/// kernel the weights were laid out for.
+pub fn dense(
+    rows: &[i8],
+    weights: &DenseWeights,
+    rq: &Requant,
+    scratch: &mut Scratch,
+    out: &mut [i8],
+) {
+    let Scratch {
+        row,
+        row8,
+        acc,
+        real,
+    } = scratch;
+    match weights {
+        DenseWeights::Wide(w) => dense_wide(rows, w, rq, row, acc, real, out),
+        DenseWeights::Narrow(w) => dense_narrow(rows, w, rq, row8, acc, real, out),
+    }
+}
+
+/// [`dense_body`] on i16 lanes: `vpmaddwd` where AVX2 is present, else portable.
+fn dense_wide(
+    rows: &[i8],
+    w: &[i16],
+    rq: &Requant,
+    row: &mut [i16],
+    acc: &mut [i32],
+    real: &mut [f32],
+    out: &mut [i8],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx2")]
-        fn wide(rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [i8]) {
-            dense_body(rows, weights, rq, scratch, out, |x0, x1, w, k| {
-                // SAFETY: `wide` runs only where AVX2 was detected.
+        fn avx2(
+            rows: &[i8],
+            w: &[i16],
+            rq: &Requant,
+            row: &mut [i16],
+            acc: &mut [i32],
+            real: &mut [f32],
+            out: &mut [i8],
+        ) {
+            dense_body(rows, w, rq, row, acc, real, out, |x0, x1, w, k| {
+                // SAFETY: `avx2` runs only where AVX2 was detected.
                 unsafe { dot2x4_avx2(x0, x1, w, k) }
             })
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { wide(rows, weights, rq, scratch, out) };
+            return unsafe { avx2(rows, w, rq, row, acc, real, out) };
         }
     }
+    dense_body(rows, w, rq, row, acc, real, out, dot2x4_portable)
+}
+
+/// [`dense_body`] on i8 lanes: `sdot` (weights are laid out this way only
+/// where the CPU has it), portable elsewhere.
+fn dense_narrow(
+    rows: &[i8],
+    w: &[i8],
+    rq: &Requant,
+    row: &mut [i8],
+    acc: &mut [i32],
+    real: &mut [f32],
+    out: &mut [i8],
+) {
     #[cfg(target_arch = "aarch64")]
     {
-        #[target_feature(enable = "dotprod")]
-        fn wide(rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [i8]) {
-            dense_body(rows, weights, rq, scratch, out, dot2x4_portable)
+        #[target_feature(enable = "neon,dotprod")]
+        fn sdot(
+            rows: &[i8],
+            w: &[i8],
+            rq: &Requant,
+            row: &mut [i8],
+            acc: &mut [i32],
+            real: &mut [f32],
+            out: &mut [i8],
+        ) {
+            dense_body(rows, w, rq, row, acc, real, out, |x0, x1, w, k| {
+                // SAFETY: `sdot` runs only where the extension was detected.
+                unsafe { dot2x4_sdot(x0, x1, w, k) }
+            })
         }
-        if std::arch::is_aarch64_feature_detected!("dotprod") {
+        if has_sdot() {
             // SAFETY: the CPU supports the dot-product extension, checked just above.
-            return unsafe { wide(rows, weights, rq, scratch, out) };
+            return unsafe { sdot(rows, w, rq, row, acc, real, out) };
         }
     }
-    dense_body(rows, weights, rq, scratch, out, dot2x4_portable)
+    dense_body(rows, w, rq, row, acc, real, out, dot2x4_portable)
 }
+
+/// Dense convolution rows into float outputs (the last layer; see [`dense_real_body`]).
+pub fn dense_real(
+    rows: &[i8],
+    weights: &DenseWeights,
+    rq: &Requant,
+    scratch: &mut Scratch,
+    out: &mut [f32],
+) {
+    match weights {
+        DenseWeights::Wide(w) => dense_real_wide(rows, w, rq, &mut scratch.row, out),
+        DenseWeights::Narrow(w) => dense_real_narrow(rows, w, rq, &mut scratch.row8, out),
+    }
+}
+
 dispatched!(
-    /// Dense convolution rows into float outputs.
-    dense_real,
+    /// [`dense_real_body`] on i16 lanes.
+    dense_real_wide,
     dense_real_body,
-    (rows: &[i8], weights: &[i16], rq: &Requant, scratch: &mut Scratch, out: &mut [f32])
+    (rows: &[i8], weights: &[i16], rq: &Requant, row: &mut [i16], out: &mut [f32])
+);
+dispatched!(
+    /// [`dense_real_body`] on i8 lanes.
+    dense_real_narrow,
+    dense_real_body,
+    (rows: &[i8], weights: &[i8], rq: &Requant, row: &mut [i8], out: &mut [f32])
 );
 dispatched!(
     /// Int8 residual addition with requantisation.
@@ -472,30 +669,38 @@ mod tests {
     }
 
     #[test]
-    fn dense_matches_a_plain_sum_for_every_channel_count() {
+    fn dense_matches_a_plain_sum_for_every_channel_count_and_lane_type() {
         for channels in [1, 4, 5, 9] {
             let k = 7;
             let rows: Vec<i8> = (0..3 * k).map(|i| (i as i32 * 7 % 23 - 11) as i8).collect();
+            let w: Vec<i8> = (0..channels * k)
+                .map(|i| (i as i32 * 5 % 19 - 9) as i8)
+                .collect();
             let kp = padded(k);
-            let mut w = vec![0i16; channels * kp];
-            for c in 0..channels {
-                for i in 0..k {
-                    w[c * kp + i] = ((c * k + i) as i16 * 5 % 19) - 9;
-                }
+            let mut narrow = vec![0i8; channels * kp];
+            for (dst, src) in narrow.chunks_exact_mut(kp).zip(w.chunks_exact(k)) {
+                dst[..k].copy_from_slice(src);
             }
-            let mut out = vec![0i8; 3 * channels];
-            let mut scratch = Scratch {
-                row: vec![0; 2 * kp],
-                acc: vec![0; 2 * channels],
-                real: vec![0.0; channels],
-            };
-            dense(&rows, &w, &identity(channels), &mut scratch, &mut out);
-            for r in 0..3 {
-                for c in 0..channels {
-                    let s: i32 = (0..k)
-                        .map(|i| rows[r * k + i] as i32 * w[c * kp + i] as i32)
-                        .sum();
-                    assert_eq!(out[r * channels + c], s.clamp(-128, 127) as i8);
+            let wide = narrow.iter().map(|&v| v as i16).collect();
+            let layouts = [
+                DenseWeights::new(&w, k),
+                DenseWeights::Wide(wide),
+                DenseWeights::Narrow(narrow),
+            ];
+            for weights in &layouts {
+                let mut out = vec![0i8; 3 * channels];
+                let mut scratch = Scratch::new(k, channels);
+                dense(&rows, weights, &identity(channels), &mut scratch, &mut out);
+                let mut real = vec![0f32; 3 * channels];
+                dense_real(&rows, weights, &identity(channels), &mut scratch, &mut real);
+                for r in 0..3 {
+                    for c in 0..channels {
+                        let s: i32 = (0..k)
+                            .map(|i| rows[r * k + i] as i32 * w[c * k + i] as i32)
+                            .sum();
+                        assert_eq!(out[r * channels + c], s.clamp(-128, 127) as i8);
+                        assert_eq!(real[r * channels + c], s as f32);
+                    }
                 }
             }
         }
@@ -535,11 +740,7 @@ mod tests {
         };
         let x = [1i8, 2, 3, 4];
         let mut out = [0i8; 4];
-        let mut scratch = Scratch {
-            row: Vec::new(),
-            acc: vec![0; 1],
-            real: vec![0.0; 1],
-        };
+        let mut scratch = Scratch::new(0, 1);
         depthwise(&x, &g, 0, &[1; 9], &identity(1), &mut scratch, &mut out);
         assert_eq!(out, [10, 10, 10, 10]);
         let mut rows = [0i8; 36];

@@ -7,8 +7,8 @@
 mod kernels;
 mod plan;
 
-use kernels::{add, dense, dense_real, depthwise, im2col, padded, quantize_nchw, Scratch};
-use plan::{ConvKind, ConvStep, Destination, Plan, Step};
+use kernels::{add, dense, dense_real, depthwise, im2col, quantize_nchw, Scratch};
+use plan::{ConvKind, ConvStep, ConvWeights, Destination, Plan, Step};
 use tract_onnx::pb::GraphProto;
 
 /// A planned int8 network with its buffers.
@@ -36,18 +36,14 @@ impl Int8Net {
                         .max(g.output[0] * g.output[1] * g.kernel[0] * g.kernel[1] * g.input[2]);
                 }
                 acc = acc.max(g.output[2]);
-                row = row.max(2 * padded(g.kernel[0] * g.kernel[1] * g.input[2]));
+                row = row.max(g.kernel[0] * g.kernel[1] * g.input[2]);
             }
         }
         let [h, w, c] = plan.output_nhwc;
         Ok(Int8Net {
             buffers: plan.buffers.iter().map(|&n| vec![0; n]).collect(),
             rows: vec![0; rows],
-            scratch: Scratch {
-                row: vec![0; row],
-                acc: vec![0; 2 * acc],
-                real: vec![0.0; acc],
-            },
+            scratch: Scratch::new(row, acc),
             nhwc: vec![0.0; h * w * c],
             output: vec![0.0; h * w * c],
             plan,
@@ -122,38 +118,32 @@ impl Int8Net {
                 &self.rows[..n]
             }
         };
-        match (&conv.output, &conv.kind) {
-            (Destination::Int8(out), ConvKind::Depthwise) => {
+        match (&conv.output, &conv.weights) {
+            (Destination::Int8(out), ConvWeights::Depthwise(weights)) => {
                 let mut dst = std::mem::take(&mut self.buffers[out.buffer]);
                 depthwise(
                     rows,
                     g,
                     conv.input.zero_point,
-                    &conv.weights,
+                    weights,
                     &conv.requant,
                     &mut self.scratch,
                     &mut dst,
                 );
                 self.buffers[out.buffer] = dst;
             }
-            (Destination::Int8(out), _) => {
+            (Destination::Int8(out), ConvWeights::Dense(weights)) => {
                 let mut dst = std::mem::take(&mut self.buffers[out.buffer]);
-                dense(
-                    rows,
-                    &conv.dense_weights,
-                    &conv.requant,
-                    &mut self.scratch,
-                    &mut dst,
-                );
+                dense(rows, weights, &conv.requant, &mut self.scratch, &mut dst);
                 self.buffers[out.buffer] = dst;
             }
-            (Destination::Float, ConvKind::Depthwise) => {
+            (Destination::Float, ConvWeights::Depthwise(_)) => {
                 unreachable!("the planner gives a float output only to dense convolutions")
             }
-            (Destination::Float, _) => {
+            (Destination::Float, ConvWeights::Dense(weights)) => {
                 dense_real(
                     rows,
-                    &conv.dense_weights,
+                    weights,
                     &conv.requant,
                     &mut self.scratch,
                     &mut self.nhwc,

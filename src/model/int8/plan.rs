@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
 
-use super::kernels::{padded, Activation, Geometry, QParams, Requant};
+use super::kernels::{Activation, DenseWeights, Geometry, QParams, Requant};
 use crate::model::{float_values, int8_values};
 
 /// An int8 tensor in one of the plan's buffers.
@@ -56,6 +56,15 @@ pub enum ConvKind {
     Im2col,
 }
 
+/// A convolution's int8 weights.
+#[derive(Debug, Clone)]
+pub enum ConvWeights {
+    /// Depthwise, `[kh * kw][c]`.
+    Depthwise(Vec<i8>),
+    /// Dense, `[out][kh][kw][in]` laid out for this CPU's kernel.
+    Dense(DenseWeights),
+}
+
 /// One integer convolution with its fused requantisation.
 #[derive(Debug, Clone)]
 pub struct ConvStep {
@@ -67,11 +76,8 @@ pub struct ConvStep {
     pub geometry: Geometry,
     /// Execution scheme.
     pub kind: ConvKind,
-    /// Depthwise int8 weights `[kh * kw][c]` (empty for dense convolutions).
-    pub weights: Vec<i8>,
-    /// Dense weights `[out][kh][kw][in]`, widened to i16, each output
-    /// channel's row zero-padded to whole vectors (empty for depthwise).
-    pub dense_weights: Vec<i16>,
+    /// Weights.
+    pub weights: ConvWeights,
     /// Requantisation.
     pub requant: Requant,
 }
@@ -312,7 +318,7 @@ impl<'a> Planner<'a> {
         };
         let per = w.len() / out_c;
         let depthwise = group > 1;
-        let (kind, weights, dense_weights, zero_correction) = if depthwise {
+        let (kind, weights, zero_correction) = if depthwise {
             if group != ic || group != out_c || dims[1] != 1 {
                 return Err("grouped convolution that is not depthwise".into());
             }
@@ -323,7 +329,11 @@ impl<'a> Planner<'a> {
                     t[k * out_c + c] = w[c * taps + k];
                 }
             }
-            (ConvKind::Depthwise, t, Vec::new(), vec![0; out_c])
+            (
+                ConvKind::Depthwise,
+                ConvWeights::Depthwise(t),
+                vec![0; out_c],
+            )
         } else {
             if dims[1] != ic {
                 return Err("input channels do not match the weights".into());
@@ -344,19 +354,13 @@ impl<'a> Planner<'a> {
                 .map(|c| input.zero_point * c.iter().map(|&v| v as i32).sum::<i32>())
                 .collect();
             let pointwise = kernel == [1, 1] && stride == [1, 1] && pad == [0, 0];
-            let kp = padded(per);
-            let mut wide = vec![0i16; out_c * kp];
-            for (dst, src) in wide.chunks_exact_mut(kp).zip(t.chunks_exact(per)) {
-                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v as i16);
-            }
             (
                 if pointwise {
                     ConvKind::Pointwise
                 } else {
                     ConvKind::Im2col
                 },
-                Vec::new(),
-                wide,
+                ConvWeights::Dense(DenseWeights::new(&t, per)),
                 sums,
             )
         };
@@ -405,7 +409,6 @@ impl<'a> Planner<'a> {
             geometry,
             kind,
             weights,
-            dense_weights,
             requant: Requant {
                 multiplier,
                 bias,
