@@ -9,4 +9,5 @@ pub mod eval;
 pub mod face;
 pub mod image;
 pub mod model;
+pub mod onnx_writer;
 pub mod store;

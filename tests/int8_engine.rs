@@ -12,12 +12,9 @@ use std::path::Path;
 
 use prost::Message;
 use serde::{Deserialize, Serialize};
-use siamedge::model::onnx_proto::tensor_proto::DataType;
-use siamedge::model::onnx_proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TypeProto, ValueInfoProto,
-};
+use siamedge::model::onnx_proto::AttributeProto;
 use siamedge::model::{Dim, Execution, Network};
+use siamedge::onnx_writer::{attr, ElemType, GraphBuilder, OnnxDim};
 
 const SHAPE: [usize; 4] = [1, 3, 16, 16];
 
@@ -34,54 +31,17 @@ impl Lcg {
     }
 }
 
-#[derive(Default)]
-struct Qdq {
-    nodes: Vec<NodeProto>,
-    inits: Vec<TensorProto>,
-}
-
-fn int_attr(name: &str, i: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 2,
-        i,
-        ..Default::default()
-    }
-}
-
-fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 7,
-        ints: ints.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn str_attr(name: &str, s: &str) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 3,
-        s: s.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
+/// A QDQ graph under construction.
+struct Qdq(GraphBuilder);
 
 impl Qdq {
-    fn tensor(&mut self, name: &str, dt: DataType, dims: &[usize], raw: Vec<u8>) -> String {
-        self.inits.push(TensorProto {
-            name: name.into(),
-            data_type: dt as i32,
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            raw_data: raw,
-            ..Default::default()
-        });
-        name.into()
+    fn floats(&mut self, name: &str, dims: &[usize], v: &[f32]) -> String {
+        self.0.f32_tensor(name, dims, v)
     }
 
-    fn floats(&mut self, name: &str, dims: &[usize], v: &[f32]) -> String {
-        let raw = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.tensor(name, DataType::Float, dims, raw)
+    fn int8s(&mut self, name: &str, dims: &[usize], v: &[i8]) -> String {
+        let raw = v.iter().map(|&x| x as u8).collect();
+        self.0.initializer(name, ElemType::Int8, dims, raw)
     }
 
     fn node(
@@ -91,26 +51,13 @@ impl Qdq {
         output: &str,
         attrs: Vec<AttributeProto>,
     ) -> String {
-        self.nodes.push(NodeProto {
-            op_type: op.into(),
-            name: output.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.into()],
-            attribute: attrs,
-            ..Default::default()
-        });
-        output.into()
+        self.0.node(op, inputs, output, attrs)
     }
 
     /// Quantize/dequantize pair on `value`; returns the dequantized value.
     fn qdq(&mut self, value: &str, scale: f32, zero_point: i8) -> String {
         let s = self.floats(&format!("{value}/s"), &[], &[scale]);
-        let z = self.tensor(
-            &format!("{value}/z"),
-            DataType::Int8,
-            &[],
-            vec![zero_point as u8],
-        );
+        let z = self.int8s(&format!("{value}/z"), &[], &[zero_point]);
         let q = self.node(
             "QuantizeLinear",
             &[value, &s, &z],
@@ -138,32 +85,27 @@ impl Qdq {
         pad: &str,
     ) -> String {
         let n: usize = dims.iter().product();
-        let q: Vec<u8> = (0..n).map(|_| ((rng.next() * 100.0) as i8) as u8).collect();
+        let q: Vec<i8> = (0..n).map(|_| (rng.next() * 100.0) as i8).collect();
         let scales: Vec<f32> = (0..dims[0])
             .map(|_| 0.004 + 0.004 * rng.next().abs())
             .collect();
-        let wq = self.tensor(&format!("{name}/wq"), DataType::Int8, &dims, q);
+        let wq = self.int8s(&format!("{name}/wq"), &dims, &q);
         let ws = self.floats(&format!("{name}/ws"), &[dims[0]], &scales);
-        let wz = self.tensor(
-            &format!("{name}/wz"),
-            DataType::Int8,
-            &[dims[0]],
-            vec![0; dims[0]],
-        );
+        let wz = self.int8s(&format!("{name}/wz"), &[dims[0]], &vec![0; dims[0]]);
         let w = self.node(
             "DequantizeLinear",
             &[&wq, &ws, &wz],
             &format!("{name}/w"),
-            vec![int_attr("axis", 0)],
+            vec![attr::int("axis", 0)],
         );
         let bias: Vec<f32> = (0..dims[0]).map(|_| rng.next() * 0.1).collect();
         let b = self.floats(&format!("{name}/b"), &[dims[0]], &bias);
         let attrs = vec![
-            str_attr("auto_pad", pad),
-            ints_attr("kernel_shape", &[dims[2] as i64, dims[3] as i64]),
-            ints_attr("strides", &[stride as i64, stride as i64]),
-            ints_attr("dilations", &[1, 1]),
-            int_attr("group", group as i64),
+            attr::string("auto_pad", pad),
+            attr::ints("kernel_shape", &[dims[2] as i64, dims[3] as i64]),
+            attr::ints("strides", &[stride as i64, stride as i64]),
+            attr::ints("dilations", &[1, 1]),
+            attr::int("group", group as i64),
         ];
         self.node("Conv", &[input, &w, &b], name, attrs)
     }
@@ -171,8 +113,10 @@ impl Qdq {
 
 fn qdq_model() -> Vec<u8> {
     let mut rng = Lcg(42);
-    let mut g = Qdq::default();
-    let x = g.qdq("input", 1.0 / 64.0, 0);
+    let mut g = Qdq(GraphBuilder::new());
+    let dims: Vec<OnnxDim> = SHAPE.iter().map(|&d| OnnxDim::Value(d as i64)).collect();
+    let input = g.0.input("input", ElemType::Float, &dims);
+    let x = g.qdq(&input, 1.0 / 64.0, 0);
     let c1 = g.conv(&mut rng, "stem", &x, [8, 3, 3, 3], 1, 2, "SAME_UPPER");
     let zero = g.floats("zero", &[], &[0.0]);
     let slopes: Vec<f32> = (0..8).map(|_| rng.next().abs() * 0.5).collect();
@@ -192,35 +136,13 @@ fn qdq_model() -> Vec<u8> {
     let c4 = g.conv(&mut rng, "gdconv", &sum, [8, 1, 8, 8], 8, 1, "VALID");
     let c4 = g.qdq(&c4, 0.01, 0);
     let c5 = g.conv(&mut rng, "linear", &c4, [5, 8, 1, 1], 1, 1, "VALID");
-    g.node("Flatten", &[&c5], "embedding", vec![int_attr("axis", 1)]);
-    let info = |name: &str| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: DataType::Float as i32,
-                shape: None,
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    ModelProto {
-        ir_version: 7,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: g.nodes,
-            initializer: g.inits,
-            input: vec![info("input")],
-            output: vec![info("embedding")],
-            name: "int8-fixture".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    let out = g.node("Flatten", &[&c5], "embedding", vec![attr::int("axis", 1)]);
+    g.0.output(
+        &out,
+        ElemType::Float,
+        &[OnnxDim::Value(1), OnnxDim::Value(5)],
+    );
+    g.0.finish("int8-fixture", "").encode_to_vec()
 }
 
 fn inputs() -> Vec<Vec<f32>> {

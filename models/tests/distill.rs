@@ -12,12 +12,9 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use prost::Message;
-use siamedge::model::onnx_proto::tensor_proto::DataType;
-use siamedge::model::onnx_proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TypeProto, ValueInfoProto,
-};
+use siamedge::model::onnx_proto::{AttributeProto, ModelProto};
 use siamedge::model::{Dim, Network};
+use siamedge::onnx_writer::{attr, ElemType, GraphBuilder, OnnxDim};
 use siamedge_models::distill::{self, cosines, normalised, DistillConfig, DistillSet, GraphNet};
 use siamedge_models::export::{check_pattern, export, ExportInfo};
 use siamedge_models::rng::Rng;
@@ -25,50 +22,15 @@ use siamedge_models::train::train;
 
 const SHAPE: [usize; 4] = [1, 3, 16, 16];
 
-fn attr_int(name: &str, i: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 2,
-        i,
-        ..Default::default()
-    }
-}
-
-fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 7,
-        ints: ints.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn attr_str(name: &str, s: &str) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 3,
-        s: s.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
-/// A float graph under construction.
+/// A float graph under construction, with weights drawn from `rng`.
 struct Builder {
     rng: Rng,
-    nodes: Vec<NodeProto>,
-    inits: Vec<TensorProto>,
+    g: GraphBuilder,
 }
 
 impl Builder {
     fn floats(&mut self, name: &str, dims: &[usize], v: Vec<f32>) -> String {
-        self.inits.push(TensorProto {
-            name: name.into(),
-            data_type: DataType::Float as i32,
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            raw_data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            ..Default::default()
-        });
-        name.into()
+        self.g.f32_tensor(name, dims, &v)
     }
 
     fn random(&mut self, name: &str, dims: &[usize], scale: f32) -> String {
@@ -78,15 +40,7 @@ impl Builder {
     }
 
     fn node(&mut self, op: &str, inputs: &[&str], out: &str, attrs: Vec<AttributeProto>) -> String {
-        self.nodes.push(NodeProto {
-            op_type: op.into(),
-            name: out.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![out.into()],
-            attribute: attrs,
-            ..Default::default()
-        });
-        out.into()
+        self.g.node(op, inputs, out, attrs)
     }
 
     fn conv(&mut self, name: &str, x: &str, dims: [usize; 4], group: usize, stride: i64) -> String {
@@ -94,10 +48,10 @@ impl Builder {
         let w = self.random(&format!("{name}/w"), &dims, 1.5 / fan_in.sqrt());
         let b = self.random(&format!("{name}/b"), &[dims[0]], 0.1);
         let attrs = vec![
-            attr_str("auto_pad", "SAME_UPPER"),
-            attr_ints("kernel_shape", &[dims[2] as i64, dims[3] as i64]),
-            attr_ints("strides", &[stride, stride]),
-            attr_int("group", group as i64),
+            attr::string("auto_pad", "SAME_UPPER"),
+            attr::ints("kernel_shape", &[dims[2] as i64, dims[3] as i64]),
+            attr::ints("strides", &[stride, stride]),
+            attr::int("group", group as i64),
         ];
         self.node("Conv", &[x, &w, &b], name, attrs)
     }
@@ -109,10 +63,11 @@ impl Builder {
 fn fixture(seed: u64) -> Vec<u8> {
     let mut g = Builder {
         rng: Rng::new(seed),
-        nodes: Vec::new(),
-        inits: Vec::new(),
+        g: GraphBuilder::new(),
     };
-    let c1 = g.conv("stem", "input", [8, 3, 3, 3], 1, 2);
+    let dims: Vec<OnnxDim> = SHAPE.iter().map(|&d| OnnxDim::Value(d as i64)).collect();
+    let input = g.g.input("input", ElemType::Float, &dims);
+    let c1 = g.conv("stem", &input, [8, 3, 3, 3], 1, 2);
     let zero = g.floats("zero", &[], vec![0.0]);
     let slope = g.random("slope", &[8, 1, 1], 0.5);
     let pos = g.node("Relu", &[&c1], "stem/pos", vec![]);
@@ -138,39 +93,17 @@ fn fixture(seed: u64) -> Vec<u8> {
         vec![],
     );
     let pooled = g.node("GlobalAveragePool", &[&bn], "pool", vec![]);
-    let flat = g.node("Flatten", &[&pooled], "flat", vec![attr_int("axis", 1)]);
+    let flat = g.node("Flatten", &[&pooled], "flat", vec![attr::int("axis", 1)]);
     let fc = g.random("fc/w", &[8, 5], 0.5);
     let mm = g.node("MatMul", &[&flat, &fc], "fc", vec![]);
     let bias = g.random("fc/b", &[5], 0.1);
-    g.node("Add", &[&mm, &bias], "embedding", vec![]);
-    let info = |name: &str| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: DataType::Float as i32,
-                shape: None,
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    ModelProto {
-        ir_version: 7,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: g.nodes,
-            initializer: g.inits,
-            input: vec![info("input")],
-            output: vec![info("embedding")],
-            name: "distill-fixture".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    let out = g.node("Add", &[&mm, &bias], "embedding", vec![]);
+    g.g.output(
+        &out,
+        ElemType::Float,
+        &[OnnxDim::Value(1), OnnxDim::Value(5)],
+    );
+    g.g.finish("distill-fixture", "").encode_to_vec()
 }
 
 fn inputs(n: usize, seed: u64) -> Vec<Vec<f32>> {

@@ -3,7 +3,6 @@
 
 pub mod import;
 pub mod npy;
-pub mod onnx_writer;
 pub mod parity;
 pub mod prune;
 pub mod quant;

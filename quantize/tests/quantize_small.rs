@@ -8,7 +8,7 @@ use std::path::Path;
 
 use prost::Message;
 use siamedge::model::{Dim, Execution, Network};
-use siamedge_quantize::onnx_writer::{attr, ElemType, GraphBuilder, OnnxDim};
+use siamedge::onnx_writer::{attr, ElemType, GraphBuilder, OnnxDim};
 use siamedge_quantize::quant::cle::{conv_pairs, equalise};
 use siamedge_quantize::quant::graph::OnnxModel;
 use siamedge_quantize::quant::range::Method;

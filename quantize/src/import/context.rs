@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use crate::onnx_writer::{attr, ElemType, GraphBuilder};
 use crate::tflite::{Model, TensorType};
+use siamedge::onnx_writer::{attr, ElemType, GraphBuilder};
 
 use super::value::{
     invert, is_identity, transpose_index, Act, Const, ConstData, Dim, Layout, Value, TO_NCHW,

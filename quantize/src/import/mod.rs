@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use siamedge::model::onnx_proto::ModelProto;
 
-use crate::onnx_writer::OnnxDim;
 use crate::tflite::{self, Model};
+use siamedge::onnx_writer::OnnxDim;
 
 use context::Importer;
 pub use error::ImportError;

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::onnx_writer::ElemType;
+use siamedge::onnx_writer::ElemType;
 
 /// One dimension of an activation, in TFLite axis order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

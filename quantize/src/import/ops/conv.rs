@@ -1,7 +1,7 @@
 //! Convolutions and pools: NCHW in, NCHW out, weights re-laid-out for ONNX.
 
-use crate::onnx_writer::attr;
 use crate::tflite::{Operator, Options, Window};
+use siamedge::onnx_writer::attr;
 
 use super::super::context::{to_i64, Importer, Result};
 use super::super::value::{Const, Layout};

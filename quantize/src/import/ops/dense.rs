@@ -1,8 +1,8 @@
 //! `FULLY_CONNECTED` as ONNX `Gemm`, keeping TFLite's NHWC flatten order by
 //! permuting weight columns rather than moving activations.
 
-use crate::onnx_writer::attr;
 use crate::tflite::{Operator, Options};
+use siamedge::onnx_writer::attr;
 
 use super::super::context::{Importer, Result};
 use super::super::value::{Act, ConstData, Dim, Layout};

@@ -1,8 +1,8 @@
 //! Elementwise operators: arithmetic, comparisons, activations, casts and PReLU.
 //! They run in their inputs' layout; constants are re-laid-out to match.
 
-use crate::onnx_writer::attr;
 use crate::tflite::{Activation, Operator, Options};
+use siamedge::onnx_writer::attr;
 
 use super::super::context::{const_in_layout, tensor_elem, Importer, Result};
 use super::super::prelu::Prelu;

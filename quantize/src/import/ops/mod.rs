@@ -6,8 +6,8 @@ mod elementwise;
 mod reduce;
 mod shape;
 
-use crate::onnx_writer::attr;
 use crate::tflite::{Activation, BuiltinOp, Operator};
+use siamedge::onnx_writer::attr;
 
 use super::context::{Importer, Result};
 

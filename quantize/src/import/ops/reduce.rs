@@ -1,7 +1,7 @@
 //! Reductions (`REDUCE_MAX`, `SUM`), with axes remapped to the input's layout.
 
-use crate::onnx_writer::attr;
 use crate::tflite::{Operator, Options};
+use siamedge::onnx_writer::attr;
 
 use super::super::context::{Importer, Result};
 use super::super::value::{nchw_axis, Layout};

@@ -1,7 +1,7 @@
 //! Shape operators: `RESHAPE`, `CONCATENATION`, `STRIDED_SLICE`.
 
-use crate::onnx_writer::attr;
 use crate::tflite::{Operator, Options};
+use siamedge::onnx_writer::attr;
 
 use super::super::context::{to_i64, Importer, Result};
 use super::super::value::{nchw_axis, Dim, Layout};

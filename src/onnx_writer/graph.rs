@@ -5,10 +5,10 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use siamedge::model::onnx_proto::tensor_proto::DataType;
-use siamedge::model::onnx_proto::tensor_shape_proto::{dimension, Dimension};
-use siamedge::model::onnx_proto::type_proto::{self, Value};
-use siamedge::model::onnx_proto::{
+use crate::model::onnx_proto::tensor_proto::DataType;
+use crate::model::onnx_proto::tensor_shape_proto::{dimension, Dimension};
+use crate::model::onnx_proto::type_proto::{self, Value};
+use crate::model::onnx_proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
@@ -29,7 +29,7 @@ pub enum OnnxDim {
     Unknown,
 }
 
-/// Element types the importer writes.
+/// Element types of the values and initializers a graph holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElemType {
     /// 32-bit float.
@@ -40,6 +40,8 @@ pub enum ElemType {
     Int32,
     /// Boolean.
     Bool,
+    /// 8-bit signed integer (quantized weights and zero points).
+    Int8,
 }
 
 impl ElemType {
@@ -50,6 +52,7 @@ impl ElemType {
             ElemType::Int64 => DataType::Int64,
             ElemType::Int32 => DataType::Int32,
             ElemType::Bool => DataType::Bool,
+            ElemType::Int8 => DataType::Int8,
         }) as i32
     }
 }

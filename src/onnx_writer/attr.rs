@@ -1,7 +1,7 @@
 //! Constructors for ONNX node attributes.
 
-use siamedge::model::onnx_proto::attribute_proto::AttributeType;
-use siamedge::model::onnx_proto::AttributeProto;
+use crate::model::onnx_proto::attribute_proto::AttributeType;
+use crate::model::onnx_proto::AttributeProto;
 
 fn base(name: &str, kind: AttributeType) -> AttributeProto {
     AttributeProto {
