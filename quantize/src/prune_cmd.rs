@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use siamedge::model::Threshold;
-use siamedge_quantize::prune::{prune, BlockReport, LayerSparsity, PruneOptions};
+use siamedge_quantize::prune::{prune, BlockReport, Importance, LayerSparsity, PruneOptions};
 use siamedge_quantize::quant::{cosine_stats, embed_all, CosineStats};
 use siamedge_quantize::report::{model_facts, ModelFacts};
 
@@ -30,6 +30,12 @@ pub struct PruneArgs {
     /// Rank channels across all blocks instead of removing the same fraction from each.
     #[arg(long)]
     global: bool,
+    /// What ranks a block's channels: the L1 norm of their filter in the
+    /// block's first convolution, or the |gamma| of the batch norm after it
+    /// (for graphs whose batch norms are not folded, like the trainer's
+    /// exports; every batch norm after a convolution is folded either way).
+    #[arg(long, value_enum, default_value_t = Importance::L1)]
+    importance: Importance,
     /// Fewest channels any block keeps.
     #[arg(long, default_value_t = 8)]
     min_channels: usize,
@@ -87,6 +93,7 @@ pub fn run(a: PruneArgs) -> Result<()> {
     };
     let options = PruneOptions {
         ratio: a.ratio,
+        importance: a.importance,
         global: a.global,
         min_channels: a.min_channels,
         magnitude: a.magnitude,

@@ -240,7 +240,7 @@ fn the_int8_engine_runs_the_qdq_model_and_agrees_with_tracts_fake_quantization()
 
 #[test]
 fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
-    use siamedge_quantize::prune::{blocks, prune, PruneOptions};
+    use siamedge_quantize::prune::{blocks, prune, Importance, PruneOptions};
     let bytes = small_model();
     let model = OnnxModel::decode(&bytes).unwrap();
     let found = blocks(&model);
@@ -248,6 +248,7 @@ fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
     assert_eq!(found[0].channels, 8);
     let options = PruneOptions {
         ratio: 0.5,
+        importance: Importance::L1,
         global: false,
         min_channels: 2,
         magnitude: 0.0,
@@ -283,10 +284,11 @@ fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
 
 #[test]
 fn magnitude_pruning_zeroes_the_smallest_weights_of_each_filter() {
-    use siamedge_quantize::prune::{prune, PruneOptions};
+    use siamedge_quantize::prune::{prune, Importance, PruneOptions};
     let bytes = small_model();
     let options = PruneOptions {
         ratio: 0.0,
+        importance: Importance::L1,
         global: false,
         min_channels: 2,
         magnitude: 0.5,
@@ -338,4 +340,119 @@ fn magnitude_pruning_zeroes_the_smallest_weights_of_each_filter() {
     let facts = model_facts(&pruned.bytes, &SHAPE).unwrap();
     assert!(facts.sparsity > 0.2, "overall sparsity {}", facts.sparsity);
     embed_all(&pruned.bytes, &inputs(2, 3), &SHAPE).unwrap();
+}
+
+/// A batch norm over `input`'s channels with the given gammas.
+fn batch_norm(g: &mut GraphBuilder, rng: &mut Lcg, input: &str, gamma: &[f32]) -> String {
+    let n = gamma.len();
+    let gamma = g.f32_tensor("gamma", &[n], gamma);
+    let beta = g.f32_tensor("beta", &[n], &rng.vec(n, 0.2));
+    let mean = g.f32_tensor("mean", &[n], &rng.vec(n, 0.2));
+    let var: Vec<f32> = rng.vec(n, 0.5).iter().map(|v| 0.6 + v).collect();
+    let var = g.f32_tensor("var", &[n], &var);
+    g.node(
+        "BatchNormalization",
+        &[input, &gamma, &beta, &mean, &var],
+        "bn",
+        vec![attr::float("epsilon", 1e-3)],
+    )
+}
+
+/// conv -> BN -> ReLU -> depthwise -> BN -> ReLU -> conv, as the trainer
+/// exports it (batch norms not folded). The first batch norm's gammas rank
+/// the channels opposite to their filters' L1 norms.
+fn batch_norm_model() -> Vec<u8> {
+    let mut rng = Lcg(11);
+    let mut g = GraphBuilder::new();
+    let dims: Vec<OnnxDim> = SHAPE.iter().map(|&d| OnnxDim::Value(d as i64)).collect();
+    let x = g.input("input", ElemType::Float, &dims);
+    let w: Vec<f32> = (0..8 * 4)
+        .map(|i| (1.0 + (i / 4) as f32).powi(2) * if i % 2 == 0 { 0.1 } else { -0.1 })
+        .collect();
+    let w = g.f32_tensor("w", &[8, 4, 1, 1], &w);
+    let c1 = g.node(
+        "Conv",
+        &[&x, &w],
+        "expand",
+        vec![attr::ints("kernel_shape", &[1, 1])],
+    );
+    let gammas: Vec<f32> = (0..8).map(|c| 2.0 - 0.25 * c as f32).collect();
+    let b1 = batch_norm(&mut g, &mut rng, &c1, &gammas);
+    let r1 = g.node("Relu", &[&b1], "relu", vec![]);
+    let c2 = conv(&mut g, &mut rng, &r1, [8, 1, 3, 3], 8, false);
+    let gammas = rng.vec(8, 1.0);
+    let b2 = batch_norm(&mut g, &mut rng, &c2, &gammas);
+    let r2 = g.node("Relu", &[&b2], "relu", vec![]);
+    let c3 = conv(&mut g, &mut rng, &r2, [6, 8, 1, 1], 1, false);
+    g.output(&c3, ElemType::Float, &[]);
+    g.finish("batch-norm", "test").encode_to_vec()
+}
+
+#[test]
+fn batch_norms_fold_into_their_convolutions_and_rank_channels_by_gamma() {
+    use siamedge_quantize::prune::{blocks, fold_batch_norms, prune, Importance, PruneOptions};
+    let bytes = batch_norm_model();
+    let mut model = OnnxModel::decode(&bytes).unwrap();
+    assert!(blocks(&model).is_empty(), "batch norms break the chain");
+    let scales = fold_batch_norms(&mut model).unwrap();
+    assert_eq!(scales.len(), 2);
+    assert!(model
+        .nodes()
+        .iter()
+        .all(|n| n.op_type != "BatchNormalization"));
+    let probe = inputs(5, 6);
+    let before = embed_all(&bytes, &probe, &SHAPE).unwrap();
+    let folded = embed_all(&model.encode(), &probe, &SHAPE).unwrap();
+    assert!(cosine_stats(&before, &folded).min > 0.999_999);
+    let found = blocks(&model);
+    assert_eq!(found.len(), 1);
+
+    let options = |importance| PruneOptions {
+        ratio: 0.5,
+        importance,
+        global: false,
+        min_channels: 2,
+        magnitude: 0.0,
+    };
+    // By gamma the first four channels stay; by L1 the folded filters
+    // (original L1 growing as (1 + c)^2, times gamma_c / sigma_c) rank otherwise.
+    let folded_w = model.float(&found[0].first.weight).unwrap().values;
+    let kept = |bytes: &[u8]| {
+        let w = OnnxModel::decode(bytes)
+            .unwrap()
+            .float(&found[0].first.weight)
+            .unwrap()
+            .values;
+        (0..8)
+            .filter(|&c| w.chunks(4).any(|f| f == &folded_w[c * 4..c * 4 + 4]))
+            .collect::<Vec<_>>()
+    };
+    let by_gamma = prune(&bytes, &options(Importance::BnScale), &[], &SHAPE, &|| {}).unwrap();
+    assert_eq!(kept(&by_gamma.bytes), vec![0, 1, 2, 3]);
+    let l1: Vec<f32> = folded_w
+        .chunks(4)
+        .map(|f| f.iter().map(|v| v.abs()).sum())
+        .collect();
+    let mut order: Vec<usize> = (0..8).collect();
+    order.sort_by(|&a, &b| l1[b].total_cmp(&l1[a]));
+    let mut top_l1 = order[..4].to_vec();
+    top_l1.sort();
+    let by_l1 = prune(&bytes, &options(Importance::L1), &[], &SHAPE, &|| {}).unwrap();
+    assert_eq!(kept(&by_l1.bytes), top_l1);
+    assert_ne!(
+        top_l1,
+        vec![0, 1, 2, 3],
+        "the fixture must tell the rankings apart"
+    );
+
+    let err = prune(
+        &small_model(),
+        &options(Importance::BnScale),
+        &[],
+        &SHAPE,
+        &|| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--importance l1"), "{err}");
 }

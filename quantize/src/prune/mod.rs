@@ -2,13 +2,16 @@
 //! blocks (dense conv -> activation -> depthwise conv -> activation -> dense
 //! conv). A pruned channel takes with it the first convolution's filter and
 //! bias, the activation slopes, the depthwise filter and bias, and the
-//! matching input of the last convolution. Channels are ranked by the L1
-//! norm of their first-layer filter, per block or globally. Recovery refits
+//! matching input of the last convolution. Batch norms after convolutions
+//! are folded first. Channels are ranked by the L1 norm of their
+//! first-layer filter or by the |gamma| of the batch norm that followed it,
+//! per block or globally. Recovery refits
 //! each block's last convolution by least squares so that it reproduces the
 //! unpruned network's output on calibration inputs (the pruned network's own
 //! inputs, so upstream error is compensated block by block). Unstructured
 //! magnitude pruning (`magnitude`) can follow, with a per-layer sparsity report.
 
+mod batch_norm;
 mod magnitude;
 mod solve;
 
@@ -18,6 +21,7 @@ use crate::quant::cle::conv_pairs;
 use crate::quant::graph::{ConvNode, OnnxModel};
 use crate::quant::stats::probe;
 use crate::quant::QuantError;
+pub use batch_norm::{fold_batch_norms, BatchNormScales};
 pub use magnitude::{magnitude_prune, LayerSparsity};
 
 /// One prunable block.
@@ -57,11 +61,23 @@ pub fn blocks(model: &OnnxModel) -> Vec<Block> {
     out
 }
 
+/// How a channel's importance is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Importance {
+    /// L1 norm of the channel's filter in the block's first convolution.
+    L1,
+    /// |gamma| of the batch norm after the block's first convolution
+    /// (graphs whose batch norms are not folded, e.g. the trainer's exports).
+    BnScale,
+}
+
 /// How many channels to remove and how to choose them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PruneOptions {
     /// Fraction of the prunable channels to remove.
     pub ratio: f64,
+    /// What ranks the channels.
+    pub importance: Importance,
     /// Rank channels across all blocks (by L1 relative to their block's mean) instead of per block.
     pub global: bool,
     /// Fewest channels a block keeps.
@@ -102,16 +118,42 @@ fn l1_per_channel(model: &OnnxModel, conv: &ConvNode) -> Result<Vec<f64>, QuantE
         .collect())
 }
 
-/// The channels each block keeps (sorted), under `options`.
+/// Each block's channel scores under `importance`; `scales` are the |gamma|
+/// recorded when batch norms were folded.
+fn scores(
+    model: &OnnxModel,
+    blocks: &[Block],
+    importance: Importance,
+    scales: &BatchNormScales,
+) -> Result<Vec<Vec<f64>>, QuantError> {
+    blocks
+        .iter()
+        .map(|b| match importance {
+            Importance::L1 => l1_per_channel(model, &b.first),
+            Importance::BnScale => scales
+                .get(&b.first.weight)
+                .map(|g| g.iter().map(|&v| v as f64).collect())
+                .ok_or_else(|| {
+                    QuantError::Onnx(format!(
+                        "--importance bn-scale: no BatchNormalization follows the convolution \
+                         writing {} (this graph's batch norms are already folded into its \
+                         convolutions); rank by --importance l1 instead",
+                        b.first.output
+                    ))
+                }),
+        })
+        .collect()
+}
+
+/// The channels each block keeps (sorted), under `options`; `scales` are
+/// the |gamma| recorded by [`fold_batch_norms`].
 pub fn choose(
     model: &OnnxModel,
     blocks: &[Block],
     options: &PruneOptions,
+    scales: &BatchNormScales,
 ) -> Result<Vec<Vec<usize>>, QuantError> {
-    let scores: Vec<Vec<f64>> = blocks
-        .iter()
-        .map(|b| l1_per_channel(model, &b.first))
-        .collect::<Result<_, _>>()?;
+    let scores = scores(model, blocks, options.importance, scales)?;
     let mut remove: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
     if options.global {
         let mut all: Vec<(f64, usize, usize)> = Vec::new();
@@ -269,8 +311,9 @@ pub fn refit_last(
     Ok(())
 }
 
-/// Prunes `model` (ONNX bytes) under `options`; with calibration `inputs`,
-/// refits each block's last convolution before the magnitude step.
+/// Prunes `model` (ONNX bytes) under `options`, after folding its batch
+/// norms; with calibration `inputs`, refits each block's last convolution
+/// before the magnitude step.
 pub fn prune(
     fp32: &[u8],
     options: &PruneOptions,
@@ -278,9 +321,10 @@ pub fn prune(
     input_shape: &[usize],
     tick: &dyn Fn(),
 ) -> Result<Pruned, QuantError> {
-    let reference = OnnxModel::decode(fp32)?;
+    let mut reference = OnnxModel::decode(fp32)?;
+    let scales = fold_batch_norms(&mut reference)?;
     let found = blocks(&reference);
-    let keep = choose(&reference, &found, options)?;
+    let keep = choose(&reference, &found, options, &scales)?;
     let mut pruned = reference.clone();
     let mut report = Vec::new();
     for (block, keep) in found.iter().zip(&keep) {
