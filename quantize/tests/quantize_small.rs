@@ -358,8 +358,17 @@ fn batch_norm(g: &mut GraphBuilder, rng: &mut Lcg, input: &str, gamma: &[f32]) -
     )
 }
 
-/// conv -> BN -> ReLU -> depthwise -> BN -> ReLU -> conv, as the trainer
-/// exports it (batch norms not folded). The first batch norm's gammas rank
+/// The trainer's ReLU6 idiom, `relu(x) - relu(relu(x) - 6)`.
+fn relu6(g: &mut GraphBuilder, x: &str) -> String {
+    let six = g.f32_tensor("six", &[], &[6.0]);
+    let r = g.node("Relu", &[x], "relu", vec![]);
+    let over = g.node("Sub", &[&r, &six], "over", vec![]);
+    let clipped = g.node("Relu", &[&over], "relu", vec![]);
+    g.node("Sub", &[&r, &clipped], "relu6", vec![])
+}
+
+/// conv -> BN -> ReLU6 -> depthwise -> BN -> ReLU -> conv, as the trainer
+/// exports it (batch norms not folded, ReLU6 as two ReLUs). The first batch norm's gammas rank
 /// the channels opposite to their filters' L1 norms.
 fn batch_norm_model() -> Vec<u8> {
     let mut rng = Lcg(11);
@@ -378,7 +387,7 @@ fn batch_norm_model() -> Vec<u8> {
     );
     let gammas: Vec<f32> = (0..8).map(|c| 2.0 - 0.25 * c as f32).collect();
     let b1 = batch_norm(&mut g, &mut rng, &c1, &gammas);
-    let r1 = g.node("Relu", &[&b1], "relu", vec![]);
+    let r1 = relu6(&mut g, &b1);
     let c2 = conv(&mut g, &mut rng, &r1, [8, 1, 3, 3], 8, false);
     let gammas = rng.vec(8, 1.0);
     let b2 = batch_norm(&mut g, &mut rng, &c2, &gammas);

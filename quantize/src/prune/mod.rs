@@ -17,7 +17,7 @@ mod solve;
 
 use serde::Serialize;
 
-use crate::quant::cle::conv_pairs;
+use crate::quant::cle::{conv_pairs_through, through_activation};
 use crate::quant::graph::{ConvNode, OnnxModel};
 use crate::quant::stats::probe;
 use crate::quant::QuantError;
@@ -37,9 +37,46 @@ pub struct Block {
     pub channels: usize,
 }
 
-/// Every dense -> depthwise -> dense chain whose middle channels are free to prune.
+/// The value the trainer's ReLU6 idiom `relu(x) - relu(relu(x) - 6)` after
+/// `value` ends in, when `value` feeds nothing else (the clip is a scalar
+/// constant, so pruning channels leaves it as it is; equalisation cannot
+/// cross it, pruning can).
+fn through_relu6(model: &OnnxModel, value: &str) -> Option<String> {
+    let nodes = model.nodes();
+    let [relu] = model.consumers(value)[..] else {
+        return None;
+    };
+    let r = &nodes[relu].output[0];
+    let (clip, out) = match model.consumers(r)[..] {
+        [a, b] if nodes[a].op_type == "Sub" && nodes[b].op_type == "Sub" => {
+            if nodes[a].input[0] == *r && model.initializer(&nodes[a].input[1]).is_some() {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        }
+        _ => return None,
+    };
+    let six = model.float(&nodes[clip].input[1]).ok()?;
+    let [inner] = model.consumers(&nodes[clip].output[0])[..] else {
+        return None;
+    };
+    let t = &nodes[inner].output[0];
+    (nodes[relu].op_type == "Relu"
+        && six.values.len() == 1
+        && nodes[inner].op_type == "Relu"
+        && model.consumers(t) == vec![out]
+        && nodes[out].input == [r.clone(), t.clone()])
+    .then(|| nodes[out].output[0].clone())
+}
+
+/// Every dense -> depthwise -> dense chain whose middle channels are free
+/// to prune (joined through ReLU, the PReLU idiom or the ReLU6 idiom; the
+/// ReLU6 idiom is tried first, as its first ReLU alone would match ReLU).
 pub fn blocks(model: &OnnxModel) -> Vec<Block> {
-    let pairs = conv_pairs(model);
+    let pairs = conv_pairs_through(model, |m, v| {
+        through_relu6(m, v).or_else(|| through_activation(m, v))
+    });
     let mut out = Vec::new();
     for a in &pairs {
         if a.first.group != 1 || a.second.group <= 1 {

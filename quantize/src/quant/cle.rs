@@ -20,7 +20,7 @@ pub struct ConvPair {
 
 /// The value the activation after `value` ends in, when that activation is
 /// positively homogeneous and `value` feeds nothing else.
-fn through_activation(model: &OnnxModel, value: &str) -> Option<String> {
+pub fn through_activation(model: &OnnxModel, value: &str) -> Option<String> {
     let nodes = model.nodes();
     let users = model.consumers(value);
     let op = |i: usize| nodes[i].op_type.as_str();
@@ -61,13 +61,22 @@ fn through_activation(model: &OnnxModel, value: &str) -> Option<String> {
 
 /// Every pair of convolutions joined through a positively homogeneous activation.
 pub fn conv_pairs(model: &OnnxModel) -> Vec<ConvPair> {
+    conv_pairs_through(model, through_activation)
+}
+
+/// Every pair of convolutions joined through an activation `through`
+/// recognises (it returns the value the activation ends in).
+pub fn conv_pairs_through(
+    model: &OnnxModel,
+    through: impl Fn(&OnnxModel, &str) -> Option<String>,
+) -> Vec<ConvPair> {
     let convs = model.convs();
     let mut pairs = Vec::new();
     for first in &convs {
         if model.is_output(&first.output) {
             continue;
         }
-        let Some(joined) = through_activation(model, &first.output) else {
+        let Some(joined) = through(model, &first.output) else {
             continue;
         };
         if model.is_output(&joined) {
