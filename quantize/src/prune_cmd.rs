@@ -36,6 +36,11 @@ pub struct PruneArgs {
     /// exports; every batch norm after a convolution is folded either way).
     #[arg(long, value_enum, default_value_t = Importance::L1)]
     importance: Importance,
+    /// Fraction of the channels of each residual stream (the values that
+    /// residual additions join) to remove, from every convolution that writes
+    /// into the stream and every one that reads it [default: none].
+    #[arg(long, default_value_t = 0.0)]
+    residual_ratio: f64,
     /// Fewest channels any block keeps.
     #[arg(long, default_value_t = 8)]
     min_channels: usize,
@@ -80,6 +85,9 @@ pub fn run(a: PruneArgs) -> Result<()> {
     if !(0.0..1.0).contains(&a.ratio) {
         bail!("--ratio {} must be in 0..1", a.ratio);
     }
+    if !(0.0..1.0).contains(&a.residual_ratio) {
+        bail!("--residual-ratio {} must be in 0..1", a.residual_ratio);
+    }
     if !(0.0..1.0).contains(&a.magnitude) {
         bail!("--magnitude {} must be in 0..1", a.magnitude);
     }
@@ -94,6 +102,7 @@ pub fn run(a: PruneArgs) -> Result<()> {
     let options = PruneOptions {
         ratio: a.ratio,
         importance: a.importance,
+        residual_ratio: a.residual_ratio,
         global: a.global,
         min_channels: a.min_channels,
         magnitude: a.magnitude,

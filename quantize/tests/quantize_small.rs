@@ -249,6 +249,7 @@ fn pruning_removes_a_blocks_channels_everywhere_and_recovery_helps() {
     let options = PruneOptions {
         ratio: 0.5,
         importance: Importance::L1,
+        residual_ratio: 0.0,
         global: false,
         min_channels: 2,
         magnitude: 0.0,
@@ -289,6 +290,7 @@ fn magnitude_pruning_zeroes_the_smallest_weights_of_each_filter() {
     let options = PruneOptions {
         ratio: 0.0,
         importance: Importance::L1,
+        residual_ratio: 0.0,
         global: false,
         min_channels: 2,
         magnitude: 0.5,
@@ -419,6 +421,7 @@ fn batch_norms_fold_into_their_convolutions_and_rank_channels_by_gamma() {
     let options = |importance| PruneOptions {
         ratio: 0.5,
         importance,
+        residual_ratio: 0.0,
         global: false,
         min_channels: 2,
         magnitude: 0.0,
@@ -464,4 +467,92 @@ fn batch_norms_fold_into_their_convolutions_and_rank_channels_by_gamma() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("--importance l1"), "{err}");
+}
+
+/// A residual stream: a stem convolution writes 8 channels, an inverted
+/// residual block (expand, depthwise, project) adds to them, a head reads
+/// the sum.
+fn residual_model() -> Vec<u8> {
+    let mut rng = Lcg(5);
+    let mut g = GraphBuilder::new();
+    let dims: Vec<OnnxDim> = SHAPE.iter().map(|&d| OnnxDim::Value(d as i64)).collect();
+    let x = g.input("input", ElemType::Float, &dims);
+    let stem = conv(&mut g, &mut rng, &x, [8, 4, 1, 1], 1, true);
+    let e = conv(&mut g, &mut rng, &stem, [12, 8, 1, 1], 1, false);
+    let e = g.node("Relu", &[&e], "relu", vec![]);
+    let d = conv(&mut g, &mut rng, &e, [12, 1, 3, 3], 12, false);
+    let d = g.node("Relu", &[&d], "relu", vec![]);
+    let p = conv(&mut g, &mut rng, &d, [8, 12, 1, 1], 1, true);
+    let sum = g.node("Add", &[&stem, &p], "residual", vec![]);
+    let head = conv(&mut g, &mut rng, &sum, [6, 8, 1, 1], 1, false);
+    g.output(&head, ElemType::Float, &[]);
+    g.finish("residual", "test").encode_to_vec()
+}
+
+#[test]
+fn residual_streams_lose_the_same_channels_everywhere() {
+    use siamedge_quantize::prune::{
+        group_scores, prune, residual_groups, Importance, PruneOptions,
+    };
+    let bytes = residual_model();
+    let model = OnnxModel::decode(&bytes).unwrap();
+    let groups = residual_groups(&model);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let group = &groups[0];
+    assert_eq!(group.channels, 8);
+    assert_eq!(group.producers.len(), 2, "stem and projection");
+    assert_eq!(group.consumers.len(), 2, "expansion and head");
+    assert!(
+        residual_groups(&OnnxModel::decode(&small_model()).unwrap()).is_empty(),
+        "a stream that starts at the graph input cannot be pruned"
+    );
+
+    let options = PruneOptions {
+        ratio: 0.0,
+        importance: Importance::L1,
+        residual_ratio: 0.5,
+        global: false,
+        min_channels: 2,
+        magnitude: 0.0,
+    };
+    let pruned = prune(&bytes, &options, &[], &SHAPE, &|| {}).unwrap();
+    let after = OnnxModel::decode(&pruned.bytes).unwrap();
+    for p in &group.producers {
+        assert_eq!(after.float(&p.weight).unwrap().dims[0], 4, "{}", p.weight);
+    }
+    for c in &group.consumers {
+        assert_eq!(after.float(&c.weight).unwrap().dims[1], 4, "{}", c.weight);
+    }
+    // The kept channels are the four best by summed relative L1, in every layer.
+    let scores = group_scores(&model, group).unwrap();
+    let mut order: Vec<usize> = (0..8).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut kept = order[..4].to_vec();
+    kept.sort();
+    let stem = model.float(&group.producers[0].weight).unwrap().values;
+    let stem_after = after.float(&group.producers[0].weight).unwrap().values;
+    for (row, &c) in kept.iter().enumerate() {
+        assert_eq!(&stem_after[row * 4..row * 4 + 4], &stem[c * 4..c * 4 + 4]);
+    }
+    let probe = inputs(2, 3);
+    assert_eq!(embed_all(&pruned.bytes, &probe, &SHAPE).unwrap().len(), 3);
+    let before = model_facts(&bytes, &SHAPE).unwrap().conv_macs;
+    let macs = model_facts(&pruned.bytes, &SHAPE).unwrap().conv_macs;
+    assert_eq!(before - macs, 64 * (4 * 4 + 4 * 12 + 12 * 4 + 4 * 6));
+
+    // With recovery the projection is refitted to the kept channels of the
+    // unpruned output: it must get closer than without.
+    let recovered = prune(&bytes, &options, &inputs(4, 16), &SHAPE, &|| {}).unwrap();
+    let reference = embed_all(&bytes, &probe, &SHAPE).unwrap();
+    let plain = cosine_stats(
+        &reference,
+        &embed_all(&pruned.bytes, &probe, &SHAPE).unwrap(),
+    )
+    .mean;
+    let refit = cosine_stats(
+        &reference,
+        &embed_all(&recovered.bytes, &probe, &SHAPE).unwrap(),
+    )
+    .mean;
+    assert!(refit >= plain - 1e-6, "refit {refit} vs plain {plain}");
 }

@@ -5,7 +5,8 @@
 //! matching input of the last convolution. Batch norms after convolutions
 //! are folded first. Channels are ranked by the L1 norm of their
 //! first-layer filter or by the |gamma| of the batch norm that followed it,
-//! per block or globally. Recovery refits
+//! per block or globally. Channels of residual streams (`residual`) can be
+//! pruned too, from every convolution that writes or reads the stream. Recovery refits
 //! each block's last convolution by least squares so that it reproduces the
 //! unpruned network's output on calibration inputs (the pruned network's own
 //! inputs, so upstream error is compensated block by block). Unstructured
@@ -13,7 +14,10 @@
 
 mod batch_norm;
 mod magnitude;
+mod residual;
 mod solve;
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -23,6 +27,7 @@ use crate::quant::stats::probe;
 use crate::quant::QuantError;
 pub use batch_norm::{fold_batch_norms, BatchNormScales};
 pub use magnitude::{magnitude_prune, LayerSparsity};
+pub use residual::{group_scores, residual_groups, ResidualGroup};
 
 /// One prunable block.
 #[derive(Debug, Clone)]
@@ -115,6 +120,8 @@ pub struct PruneOptions {
     pub ratio: f64,
     /// What ranks the channels.
     pub importance: Importance,
+    /// Fraction of each residual stream's channels to remove (0: none).
+    pub residual_ratio: f64,
     /// Rank channels across all blocks (by L1 relative to their block's mean) instead of per block.
     pub global: bool,
     /// Fewest channels a block keeps.
@@ -217,20 +224,46 @@ pub fn choose(
             }
         }
     } else {
-        for (s, r) in scores.iter().zip(remove.iter_mut()) {
-            let n = ((options.ratio * s.len() as f64).round() as usize)
-                .min(s.len().saturating_sub(options.min_channels));
-            let mut order: Vec<usize> = (0..s.len()).collect();
-            order.sort_by(|&x, &y| s[x].total_cmp(&s[y]));
-            for &c in order.iter().take(n) {
-                r[c] = true;
-            }
-        }
+        return Ok(scores
+            .iter()
+            .map(|s| keep_highest(s, options.ratio, options.min_channels))
+            .collect());
     }
     Ok(remove
         .iter()
         .map(|r| (0..r.len()).filter(|&c| !r[c]).collect())
         .collect())
+}
+
+/// The channels (sorted) left after removing the `ratio` lowest-scoring
+/// ones, keeping at least `min_channels`.
+fn keep_highest(scores: &[f64], ratio: f64, min_channels: usize) -> Vec<usize> {
+    let n = ((ratio * scores.len() as f64).round() as usize)
+        .min(scores.len().saturating_sub(min_channels));
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&x, &y| scores[x].total_cmp(&scores[y]));
+    let mut keep = order[n..].to_vec();
+    keep.sort_unstable();
+    keep
+}
+
+/// Removes every channel of a residual stream not in `keep`: the filters and
+/// biases of its producers and the inputs of its consumers.
+pub fn prune_group(
+    model: &mut OnnxModel,
+    group: &ResidualGroup,
+    keep: &[usize],
+) -> Result<(), QuantError> {
+    for p in &group.producers {
+        keep_rows(model, &p.weight, 0, keep)?;
+        if let Some(b) = &p.bias {
+            keep_rows(model, b, 0, keep)?;
+        }
+    }
+    for c in &group.consumers {
+        keep_rows(model, &c.weight, 1, keep)?;
+    }
+    Ok(())
 }
 
 fn keep_rows(
@@ -281,11 +314,14 @@ pub fn prune_block(model: &mut OnnxModel, block: &Block, keep: &[usize]) -> Resu
 
 /// Refits `block.last` of `pruned` so that its output approaches that of the
 /// same convolution in `reference`, over `inputs` (least squares with a small
-/// ridge; at most `max_positions` spatial positions).
+/// ridge; at most `max_positions` spatial positions). `outputs` maps the
+/// pruned convolution's output channels to the reference's when a residual
+/// stream lost channels.
 pub fn refit_last(
     reference: &OnnxModel,
     pruned: &mut OnnxModel,
     block: &Block,
+    outputs: Option<&[usize]>,
     inputs: &[Vec<f32>],
     input_shape: &[usize],
     max_positions: usize,
@@ -321,7 +357,8 @@ pub fn refit_last(
                     gram[i * n + j] += xi * x[j];
                 }
                 for o in 0..out {
-                    cross[i * out + o] += xi * y[o * positions + p] as f64;
+                    let oc = outputs.map_or(o, |m| m[o]);
+                    cross[i * out + o] += xi * y[oc * positions + p] as f64;
                 }
             }
         }
@@ -364,12 +401,40 @@ pub fn prune(
     let keep = choose(&reference, &found, options, &scales)?;
     let mut pruned = reference.clone();
     let mut report = Vec::new();
+    let mut stream_outputs: HashMap<String, Vec<usize>> = HashMap::new();
+    if options.residual_ratio > 0.0 {
+        for group in residual_groups(&reference) {
+            let scores = group_scores(&reference, &group)?;
+            let keep = keep_highest(&scores, options.residual_ratio, options.min_channels);
+            prune_group(&mut pruned, &group, &keep)?;
+            report.push(BlockReport {
+                block: format!("residual stream of {}", group.producers[0].weight),
+                channels: group.channels,
+                kept: keep.len(),
+            });
+            for p in &group.producers {
+                stream_outputs.insert(p.weight.clone(), keep.clone());
+            }
+        }
+    }
     for (block, keep) in found.iter().zip(&keep) {
+        let outputs = stream_outputs.get(&block.last.weight).map(Vec::as_slice);
         if keep.len() < block.channels {
             prune_block(&mut pruned, block, keep)?;
-            if !inputs.is_empty() && block.last.bias.is_some() {
-                refit_last(&reference, &mut pruned, block, inputs, input_shape, 16_384)?;
-            }
+        }
+        if (keep.len() < block.channels || outputs.is_some())
+            && !inputs.is_empty()
+            && block.last.bias.is_some()
+        {
+            refit_last(
+                &reference,
+                &mut pruned,
+                block,
+                outputs,
+                inputs,
+                input_shape,
+                16_384,
+            )?;
         }
         report.push(BlockReport {
             block: block.first.weight.clone(),
