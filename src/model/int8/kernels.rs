@@ -3,7 +3,9 @@
 //! directly), a direct depthwise convolution vectorised over channels, and
 //! float requantisation with a fused ReLU or PReLU. Each kernel has one
 //! portable body; on x86_64 a copy compiled for AVX2 is chosen at run time,
-//! on aarch64 a copy for the dot-product extension.
+//! on aarch64 a copy for the dot-product extension. Dense dot products have
+//! hand-written inner loops: `vpmaddwd` on i16 lanes (AVX2) and `sdot` on
+//! i8 lanes (aarch64 dot product).
 
 /// The activation fused into a requantisation.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +116,7 @@ impl DenseWeights {
             }
             out
         }
-        if cfg!(target_arch = "aarch64") && has_sdot() {
+        if has_sdot() {
             DenseWeights::Narrow(rows(weights, per))
         } else {
             DenseWeights::Wide(rows(weights, per))

@@ -27,7 +27,7 @@ impl Int8Net {
     /// graph cannot run in integers (it then runs in tract).
     pub fn plan(graph: &GraphProto, input_shape: &[usize]) -> Result<Int8Net, String> {
         let plan = plan::plan(graph, input_shape)?;
-        let (mut rows, mut row, mut acc) = (0, 0, 0);
+        let (mut rows, mut k, mut acc) = (0, 0, 0);
         for s in &plan.steps {
             if let Step::Conv(c) = s {
                 let g = &c.geometry;
@@ -36,14 +36,14 @@ impl Int8Net {
                         .max(g.output[0] * g.output[1] * g.kernel[0] * g.kernel[1] * g.input[2]);
                 }
                 acc = acc.max(g.output[2]);
-                row = row.max(g.kernel[0] * g.kernel[1] * g.input[2]);
+                k = k.max(g.kernel[0] * g.kernel[1] * g.input[2]);
             }
         }
         let [h, w, c] = plan.output_nhwc;
         Ok(Int8Net {
             buffers: plan.buffers.iter().map(|&n| vec![0; n]).collect(),
             rows: vec![0; rows],
-            scratch: Scratch::new(row, acc),
+            scratch: Scratch::new(k, acc),
             nhwc: vec![0.0; h * w * c],
             output: vec![0.0; h * w * c],
             plan,
