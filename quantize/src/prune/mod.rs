@@ -153,6 +153,7 @@ pub struct BlockReport {
     pub kept: usize,
 }
 
+/// L1 norm of each output channel's filter of `conv`.
 fn l1_per_channel(model: &OnnxModel, conv: &ConvNode) -> Result<Vec<f64>, QuantError> {
     let w = model.float(&conv.weight)?;
     let per = w.values.len() / w.dims[0];
@@ -198,41 +199,47 @@ pub fn choose(
     scales: &BatchNormScales,
 ) -> Result<Vec<Vec<usize>>, QuantError> {
     let scores = scores(model, blocks, options.importance, scales)?;
-    let mut remove: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
-    if options.global {
-        let mut all: Vec<(f64, usize, usize)> = Vec::new();
-        for (b, s) in scores.iter().enumerate() {
-            let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
-            all.extend(
-                s.iter()
-                    .enumerate()
-                    .map(|(c, &v)| (v / mean.max(1e-12), b, c)),
-            );
-        }
-        all.sort_by(|x, y| x.0.total_cmp(&y.0));
-        let target = (options.ratio * all.len() as f64).round() as usize;
-        let mut left: Vec<usize> = scores.iter().map(Vec::len).collect();
-        let mut removed = 0;
-        for &(_, b, c) in &all {
-            if removed == target {
-                break;
-            }
-            if left[b] > options.min_channels {
-                remove[b][c] = true;
-                left[b] -= 1;
-                removed += 1;
-            }
-        }
-    } else {
+    if !options.global {
         return Ok(scores
             .iter()
             .map(|s| keep_highest(s, options.ratio, options.min_channels))
             .collect());
     }
+    let mut all: Vec<(f64, usize, usize)> = Vec::new();
+    for (b, s) in scores.iter().enumerate() {
+        all.extend(
+            relative_to_mean(s)
+                .into_iter()
+                .enumerate()
+                .map(|(c, v)| (v, b, c)),
+        );
+    }
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let target = (options.ratio * all.len() as f64).round() as usize;
+    let mut remove: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
+    let mut left: Vec<usize> = scores.iter().map(Vec::len).collect();
+    let mut removed = 0;
+    for &(_, b, c) in &all {
+        if removed == target {
+            break;
+        }
+        if left[b] > options.min_channels {
+            remove[b][c] = true;
+            left[b] -= 1;
+            removed += 1;
+        }
+    }
     Ok(remove
         .iter()
         .map(|r| (0..r.len()).filter(|&c| !r[c]).collect())
         .collect())
+}
+
+/// Each score divided by the mean of `scores`, so that layers of different
+/// scales compare.
+fn relative_to_mean(scores: &[f64]) -> Vec<f64> {
+    let mean = scores.iter().sum::<f64>() / scores.len().max(1) as f64;
+    scores.iter().map(|v| v / mean.max(1e-12)).collect()
 }
 
 /// The channels (sorted) left after removing the `ratio` lowest-scoring

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::{l1_per_channel, relative_to_mean};
 use crate::quant::graph::{ConvNode, OnnxModel};
 use crate::quant::QuantError;
 
@@ -122,16 +123,11 @@ fn group_of(
 pub fn group_scores(model: &OnnxModel, group: &ResidualGroup) -> Result<Vec<f64>, QuantError> {
     let mut scores = vec![0.0; group.channels];
     for p in &group.producers {
-        let w = model.float(&p.weight)?;
-        let per = w.values.len() / group.channels;
-        let l1: Vec<f64> = w
-            .values
-            .chunks(per)
-            .map(|f| f.iter().map(|v| v.abs() as f64).sum())
-            .collect();
-        let mean = l1.iter().sum::<f64>() / l1.len().max(1) as f64;
-        for (s, v) in scores.iter_mut().zip(&l1) {
-            *s += v / mean.max(1e-12);
+        for (s, v) in scores
+            .iter_mut()
+            .zip(relative_to_mean(&l1_per_channel(model, p)?))
+        {
+            *s += v;
         }
     }
     Ok(scores)
