@@ -539,76 +539,67 @@ pub fn dense(
     }
 }
 
-/// [`dense_body`] on i16 lanes: `vpmaddwd` where AVX2 is present, else portable.
-fn dense_wide(
-    rows: &[i8],
-    w: &[i16],
-    rq: &Requant,
-    row: &mut [i16],
-    acc: &mut [i32],
-    real: &mut [f32],
-    out: &mut [i8],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn avx2(
+/// A [`dense_body`] for one lane type: compiled for `$feature` with the
+/// hand-written `$kernel` where `$arch` has it (checked at run time), the
+/// portable dot product elsewhere.
+macro_rules! dense_on {
+    ($(#[$doc:meta])* $name:ident, $lane:ty, $arch:tt, $feature:tt, $detected:expr, $kernel:ident) => {
+        $(#[$doc])*
+        fn $name(
             rows: &[i8],
-            w: &[i16],
+            w: &[$lane],
             rq: &Requant,
-            row: &mut [i16],
+            row: &mut [$lane],
             acc: &mut [i32],
             real: &mut [f32],
             out: &mut [i8],
         ) {
-            dense_body(rows, w, rq, row, acc, real, out, |x0, x1, w, k| {
-                // SAFETY: `avx2` runs only where AVX2 was detected.
-                unsafe { dot2x4_avx2(x0, x1, w, k) }
-            })
+            #[cfg(target_arch = $arch)]
+            {
+                #[target_feature(enable = $feature)]
+                fn fast(
+                    rows: &[i8],
+                    w: &[$lane],
+                    rq: &Requant,
+                    row: &mut [$lane],
+                    acc: &mut [i32],
+                    real: &mut [f32],
+                    out: &mut [i8],
+                ) {
+                    dense_body(rows, w, rq, row, acc, real, out, |x0, x1, w, k| {
+                        // SAFETY: `fast` runs only where the feature was detected.
+                        unsafe { $kernel(x0, x1, w, k) }
+                    })
+                }
+                if $detected {
+                    // SAFETY: the CPU has the feature, checked just above.
+                    return unsafe { fast(rows, w, rq, row, acc, real, out) };
+                }
+            }
+            dense_body(rows, w, rq, row, acc, real, out, dot2x4_portable)
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { avx2(rows, w, rq, row, acc, real, out) };
-        }
-    }
-    dense_body(rows, w, rq, row, acc, real, out, dot2x4_portable)
+    };
 }
 
-/// [`dense_body`] on i8 lanes: `sdot` (weights are laid out this way only
-/// where the CPU has it), portable elsewhere.
-fn dense_narrow(
-    rows: &[i8],
-    w: &[i8],
-    rq: &Requant,
-    row: &mut [i8],
-    acc: &mut [i32],
-    real: &mut [f32],
-    out: &mut [i8],
-) {
-    #[cfg(target_arch = "aarch64")]
-    {
-        #[target_feature(enable = "neon,dotprod")]
-        fn sdot(
-            rows: &[i8],
-            w: &[i8],
-            rq: &Requant,
-            row: &mut [i8],
-            acc: &mut [i32],
-            real: &mut [f32],
-            out: &mut [i8],
-        ) {
-            dense_body(rows, w, rq, row, acc, real, out, |x0, x1, w, k| {
-                // SAFETY: `sdot` runs only where the extension was detected.
-                unsafe { dot2x4_sdot(x0, x1, w, k) }
-            })
-        }
-        if has_sdot() {
-            // SAFETY: the CPU supports the dot-product extension, checked just above.
-            return unsafe { sdot(rows, w, rq, row, acc, real, out) };
-        }
-    }
-    dense_body(rows, w, rq, row, acc, real, out, dot2x4_portable)
-}
+dense_on!(
+    /// [`dense_body`] on i16 lanes: `vpmaddwd` where AVX2 is present.
+    dense_wide,
+    i16,
+    "x86_64",
+    "avx2",
+    std::arch::is_x86_feature_detected!("avx2"),
+    dot2x4_avx2
+);
+dense_on!(
+    /// [`dense_body`] on i8 lanes: `sdot` (weights are laid out this way
+    /// only where the CPU has it).
+    dense_narrow,
+    i8,
+    "aarch64",
+    "neon,dotprod",
+    has_sdot(),
+    dot2x4_sdot
+);
 
 /// Dense convolution rows into float outputs (the last layer; see [`dense_real_body`]).
 pub fn dense_real(
