@@ -96,7 +96,7 @@ struct TrainArgs {
     /// Unshared branches (pseudo-Siamese).
     #[arg(long)]
     pseudo: bool,
-    /// contrastive, triplet, quadruplet, koch, arcface or cosface.
+    /// contrastive, triplet, quadruplet, koch, arcface, cosface or proto (prototypical).
     #[arg(long, default_value = "triplet")]
     loss: String,
     /// batch-all, batch-hard or semi-hard (triplet loss).
@@ -108,7 +108,7 @@ struct TrainArgs {
     /// Second quadruplet margin.
     #[arg(long, default_value_t = 0.1)]
     margin2: f32,
-    /// Logit scale of ArcFace/CosFace.
+    /// Logit scale of ArcFace/CosFace, and of the prototypical loss's squared distances.
     #[arg(long, default_value_t = 30.0)]
     scale: f32,
     /// Squared distances in the triplet loss.
@@ -285,8 +285,9 @@ fn objective(a: &TrainArgs) -> Result<Objective> {
             scale: a.scale,
             margin: a.margin,
         }),
+        "proto" => Objective::Prototypical { scale: a.scale },
         other => bail!(
-            "loss {other:?}: expected contrastive, triplet, quadruplet, koch, arcface or cosface"
+            "loss {other:?}: expected contrastive, triplet, quadruplet, koch, arcface, cosface or proto"
         ),
     })
 }

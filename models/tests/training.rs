@@ -48,6 +48,7 @@ fn every_objective_and_pseudo_branches_take_steps() {
             scale: 16.0,
             margin: 0.2,
         }),
+        Objective::Prototypical { scale: 8.0 },
     ];
     for objective in objectives {
         let mut config = common::tiny_config(3);

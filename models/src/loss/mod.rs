@@ -9,6 +9,7 @@
 pub mod koch;
 pub mod margin;
 pub mod pair;
+pub mod proto;
 pub mod quadruplet;
 pub mod triplet;
 

@@ -50,6 +50,11 @@ pub enum Objective {
     Koch,
     /// ArcFace or CosFace softmax over the training classes.
     Margin(MarginKind),
+    /// Prototypical softmax over the classes of each batch.
+    Prototypical {
+        /// Logit scale on the squared distances.
+        scale: f32,
+    },
 }
 
 /// Everything that shapes one training run.
@@ -224,7 +229,7 @@ fn objective_loss(
     labels: &[usize],
     rng: &mut Rng,
 ) -> Option<Tensor<1>> {
-    use crate::loss::{pair, quadruplet, triplet};
+    use crate::loss::{pair, proto, quadruplet, triplet};
     match objective {
         Objective::Contrastive { margin } => {
             let pairs = balanced_pairs(labels, rng);
@@ -263,6 +268,7 @@ fn objective_loss(
             }
             Some(loss)
         }
+        Objective::Prototypical { scale } => proto::prototypical(left, right, labels, scale),
     }
 }
 
