@@ -52,11 +52,12 @@ pub struct CheckpointMeta {
     pub pseudo: bool,
     /// How images are fed.
     pub preprocess: PreprocessMeta,
-    /// The command line that trained it.
+    /// The command line that trained it (one line per run, earliest first,
+    /// when training continued from a checkpoint).
     pub command: String,
     /// The training data.
     pub data: Vec<String>,
-    /// Wall-clock training time in seconds.
+    /// Wall-clock training time in seconds, earlier runs it continued included.
     pub train_seconds: f64,
     /// The device and machine it trained on.
     pub hardware: String,

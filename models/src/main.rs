@@ -148,6 +148,13 @@ struct TrainArgs {
     /// After training, evaluate on these Omniglot runs (runs/runNN).
     #[arg(long)]
     eval_runs: Option<PathBuf>,
+    /// Continue from this checkpoint stem (X for X.bpk + X.json): its weights,
+    /// architecture and preprocessing replace --arch, --width, --dim, --size,
+    /// --stem-stride, --rgb, --dark-on-light and --pseudo. The optimiser and
+    /// the learning-rate schedule start afresh (consider a lower --lr); the
+    /// new checkpoint's time and command include the earlier run's.
+    #[arg(long)]
+    init: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -295,10 +302,24 @@ fn objective(a: &TrainArgs) -> Result<Objective> {
 fn run_train(a: TrainArgs) -> Result<()> {
     let compute: Compute = a.device.parse()?;
     let device = compute.device()?;
-    let prep = Preprocess {
-        size: a.size,
-        grey: !a.rgb,
-        dark_on_light: a.dark_on_light,
+    if a.init.as_ref() == Some(&a.out) {
+        bail!(
+            "--out {} is the --init checkpoint: choose a new stem so that the checkpoint you start from is kept",
+            a.out.display()
+        );
+    }
+    let init = a
+        .init
+        .as_deref()
+        .map(|stem| checkpoint::load(stem, &device))
+        .transpose()?;
+    let prep = match &init {
+        Some((_, meta)) => meta.preprocess.into(),
+        None => Preprocess {
+            size: a.size,
+            grey: !a.rgb,
+            dark_on_light: a.dark_on_light,
+        },
     };
     let (mut data, what) = load_data(&a.data, &prep)?;
     if a.rotate_classes {
@@ -320,19 +341,26 @@ fn run_train(a: TrainArgs) -> Result<()> {
             brightness: 0.0,
             contrast: 0.0,
             flip: a.flip,
-            light_background: a.dark_on_light,
+            light_background: prep.dark_on_light,
         }
     };
+    let (encoder, pseudo) = match &init {
+        Some((_, meta)) => (meta.encoder.clone(), meta.pseudo),
+        None => (
+            EncoderConfig {
+                layout: a.arch.parse::<Layout>().map_err(anyhow::Error::msg)?,
+                width: a.width,
+                embedding_dim: a.dim,
+                input_size: a.size,
+                in_channels: prep.channels(),
+                stem_stride: a.stem_stride,
+            },
+            a.pseudo,
+        ),
+    };
     let config = TrainConfig {
-        encoder: EncoderConfig {
-            layout: a.arch.parse::<Layout>().map_err(anyhow::Error::msg)?,
-            width: a.width,
-            embedding_dim: a.dim,
-            input_size: a.size,
-            in_channels: prep.channels(),
-            stem_stride: a.stem_stride,
-        },
-        pseudo: a.pseudo,
+        encoder,
+        pseudo,
         objective: objective(&a)?,
         p: a.p,
         k: a.k,
@@ -347,13 +375,22 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let hw = hardware(compute);
     eprintln!("training on {hw}");
     let start = Instant::now();
-    let trained = train::train(&config, &data, &prep, &device)?;
+    let (trained, earlier) = match init {
+        Some((net, meta)) => (
+            train::train_from(&config, net, &data, &prep, &device)?,
+            Some(meta),
+        ),
+        None => (train::train(&config, &data, &prep, &device)?, None),
+    };
     let seconds = start.elapsed().as_secs_f64();
     let meta = CheckpointMeta {
         encoder: config.encoder.clone(),
-        pseudo: a.pseudo,
+        pseudo: config.pseudo,
         preprocess: prep.into(),
-        command: command_line(),
+        command: match &earlier {
+            Some(e) => format!("{}\n{}", e.command, command_line()),
+            None => command_line(),
+        },
         data: a
             .data
             .data
@@ -361,8 +398,11 @@ fn run_train(a: TrainArgs) -> Result<()> {
             .map(|p| p.display().to_string())
             .chain(a.data.idx_images.iter().map(|p| p.display().to_string()))
             .collect(),
-        train_seconds: seconds,
-        hardware: hw.clone(),
+        train_seconds: seconds + earlier.as_ref().map_or(0.0, |e| e.train_seconds),
+        hardware: match &earlier {
+            Some(e) if e.hardware != hw => format!("{}, then {hw}", e.hardware),
+            _ => hw.clone(),
+        },
     };
     checkpoint::save(trained.net, &meta, &a.out)?;
     println!(
@@ -370,6 +410,13 @@ fn run_train(a: TrainArgs) -> Result<()> {
         trained.steps,
         a.out.display()
     );
+    if let Some(stem) = &a.init {
+        println!(
+            "continued from {}: {:.1} s of training in all",
+            stem.display(),
+            meta.train_seconds
+        );
+    }
     if let Some(runs) = &a.eval_runs {
         let (net, meta) = checkpoint::load(&a.out, &device)?;
         let results = eval::omniglot_runs(net.branch(0), &meta.preprocess.into(), runs, &device)?;

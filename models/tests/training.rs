@@ -1,10 +1,11 @@
-//! A short CPU training run on a generated data set: the loss must fall.
+//! A short CPU training run on a generated data set: the loss must fall,
+//! and a run continued from its net must start where it ended.
 
 mod common;
 
 use burn::tensor::Device;
 use siamedge_models::loss::margin::MarginKind;
-use siamedge_models::train::{train, Objective};
+use siamedge_models::train::{train, train_from, Objective};
 
 fn mean(v: &[f32]) -> f32 {
     v.iter().sum::<f32>() / v.len() as f32
@@ -76,4 +77,31 @@ fn a_spent_time_budget_stops_the_run_early() {
         trained.steps
     );
     assert_eq!(trained.log.len(), trained.steps);
+}
+
+#[test]
+fn a_continued_run_starts_from_the_trained_weights() {
+    let data = common::tiny_set(6, 8, 1);
+    let first = train(
+        &common::tiny_config(40),
+        &data,
+        &common::prep(),
+        &Device::flex(),
+    )
+    .unwrap();
+    let fresh: Vec<f32> = first.log[..8].iter().map(|p| p.loss).collect();
+    // Same seed: the continued run sees the same first eight batches.
+    let continued = train_from(
+        &common::tiny_config(8),
+        first.net,
+        &data,
+        &common::prep(),
+        &Device::flex(),
+    )
+    .unwrap();
+    let resumed: Vec<f32> = continued.log.iter().map(|p| p.loss).collect();
+    assert!(
+        mean(&resumed) < 0.8 * mean(&fresh),
+        "continued run did not start from the trained net: fresh {fresh:?}, continued {resumed:?}"
+    );
 }

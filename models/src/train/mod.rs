@@ -123,9 +123,23 @@ pub struct Trained {
     pub steps: usize,
 }
 
-/// Trains on `data` on `device` (autodiff is switched on here).
+/// Trains a freshly initialised net on `data` on `device` (autodiff is switched on here).
 pub fn train(
     config: &TrainConfig,
+    data: &ImageSet,
+    prep: &Preprocess,
+    device: &Device,
+) -> Result<Trained, TrainError> {
+    let fresh = SiameseNet::new(&config.encoder, config.pseudo, device)?;
+    train_from(config, fresh, data, prep, device)
+}
+
+/// Trains on `data` on `device` starting from the weights (and batch-norm
+/// statistics) of `start`, which must have `config`'s architecture. The
+/// optimiser state and any loss head start afresh.
+pub fn train_from(
+    config: &TrainConfig,
+    start: SiameseNet,
     data: &ImageSet,
     prep: &Preprocess,
     device: &Device,
@@ -135,7 +149,8 @@ pub fn train(
     let mut sampler = PkSampler::new(&data.labels, config.p, config.k)?;
     let dim = config.encoder.embedding_dim;
     let mut model = Trainable {
-        net: SiameseNet::new(&config.encoder, config.pseudo, &device)?,
+        net: SiameseNet::new(&config.encoder, config.pseudo, &device)?
+            .load_record(start.into_record()),
         koch: matches!(config.objective, Objective::Koch).then(|| KochHead::new(dim, &device)),
         centres: matches!(config.objective, Objective::Margin(_))
             .then(|| MarginHead::new(data.classes.len(), dim, &device)),
