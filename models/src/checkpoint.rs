@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+use siamedge::store::write_atomic;
 
 use crate::data::Preprocess;
 use crate::net::{EncoderConfig, SiameseNet};
@@ -68,19 +69,23 @@ pub fn paths(stem: &Path) -> (PathBuf, PathBuf) {
     (stem.with_extension("bpk"), stem.with_extension("json"))
 }
 
-/// Saves `net` and `meta` under `stem`.
+/// Saves `net` and `meta` under `stem`, each file written atomically with
+/// the previous one kept as `NAME.bak`.
 pub fn save(net: SiameseNet, meta: &CheckpointMeta, stem: &Path) -> Result<(), TrainError> {
     let (weights, json) = paths(stem);
     if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
     }
-    net.save_file(&weights)
+    let bytes = net
+        .into_record()
+        .into_bytes()
         .map_err(|e| TrainError::Checkpoint {
             path: weights.clone(),
             reason: e.to_string(),
         })?;
+    write_atomic(&weights, &bytes).map_err(|e| TrainError::io(&weights, e.error))?;
     let text = serde_json::to_string_pretty(meta).expect("metadata serialises");
-    std::fs::write(&json, text).map_err(|e| TrainError::io(&json, e))
+    write_atomic(&json, text.as_bytes()).map_err(|e| TrainError::io(&json, e.error))
 }
 
 /// Loads the checkpoint `stem` onto `device`, in evaluation mode.

@@ -35,6 +35,13 @@ fn trained_encoder_round_trips_through_onnx_and_tract() {
         checkpoint::save(net, &meta, &stem).unwrap();
         let (loaded, loaded_meta) = checkpoint::load(&stem, &dev).unwrap();
         assert_eq!(loaded_meta, meta);
+        checkpoint::save(loaded.clone(), &meta, &stem).unwrap();
+        for kept in ["bpk.bak", "json.bak"] {
+            assert!(
+                stem.with_extension(kept).exists(),
+                "saving over a checkpoint keeps the previous {kept}"
+            );
+        }
         let img = check_pattern(common::SIZE);
         let before = siamedge_models::eval::embed(
             eval_net.branch(0),
