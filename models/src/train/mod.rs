@@ -130,8 +130,9 @@ pub fn train(
     prep: &Preprocess,
     device: &Device,
 ) -> Result<Trained, TrainError> {
-    let fresh = SiameseNet::new(&config.encoder, config.pseudo, device)?;
-    train_from(config, fresh, data, prep, device)
+    let device = device.clone().autodiff();
+    let fresh = SiameseNet::new(&config.encoder, config.pseudo, &device)?;
+    run(config, fresh, data, prep, &device)
 }
 
 /// Trains on `data` on `device` starting from the weights (and batch-norm
@@ -145,15 +146,27 @@ pub fn train_from(
     device: &Device,
 ) -> Result<Trained, TrainError> {
     let device = device.clone().autodiff();
+    let net =
+        SiameseNet::new(&config.encoder, config.pseudo, &device)?.load_record(start.into_record());
+    run(config, net, data, prep, &device)
+}
+
+/// The training loop for `net`, already on the autodiff `device`.
+fn run(
+    config: &TrainConfig,
+    net: SiameseNet,
+    data: &ImageSet,
+    prep: &Preprocess,
+    device: &Device,
+) -> Result<Trained, TrainError> {
     let mut rng = Rng::new(config.seed);
     let mut sampler = PkSampler::new(&data.labels, config.p, config.k)?;
     let dim = config.encoder.embedding_dim;
     let mut model = Trainable {
-        net: SiameseNet::new(&config.encoder, config.pseudo, &device)?
-            .load_record(start.into_record()),
-        koch: matches!(config.objective, Objective::Koch).then(|| KochHead::new(dim, &device)),
+        net,
+        koch: matches!(config.objective, Objective::Koch).then(|| KochHead::new(dim, device)),
         centres: matches!(config.objective, Objective::Margin(_))
-            .then(|| MarginHead::new(data.classes.len(), dim, &device)),
+            .then(|| MarginHead::new(data.classes.len(), dim, device)),
     };
     let mut optim = AdamConfig::new().init();
     let bar = step_bar(config.steps, config.progress);
@@ -172,7 +185,7 @@ pub fn train_from(
             .map(|&i| config.augment.apply(&data.images[i], &mut rng))
             .collect();
         let labels: Vec<usize> = items.iter().map(|&i| data.labels[i]).collect();
-        let x = prep.batch(&images, &device);
+        let x = prep.batch(&images, device);
         let (left, right) = model.net.embed_both(x);
         let loss = objective_loss(&model, config.objective, &left, &right, &labels, &mut rng);
         let value = match loss {
