@@ -5,10 +5,9 @@
 
 use burn::module::Param;
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::Distribution;
 
-use super::l2_normalize;
+use super::{cross_entropy, l2_normalize, one_hot};
 
 /// Which margin and how large.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,12 +51,7 @@ impl MarginHead {
     pub fn loss(&self, emb: &Tensor<2>, labels: &[usize], kind: MarginKind) -> Tensor<1> {
         let classes = self.centres.val().dims()[0];
         let cos = l2_normalize(emb.clone()).matmul(l2_normalize(self.centres.val()).transpose());
-        let mut hot = vec![0.0f32; labels.len() * classes];
-        for (i, &l) in labels.iter().enumerate() {
-            hot[i * classes + l] = 1.0;
-        }
-        let hot =
-            Tensor::<2>::from_data(TensorData::new(hot, [labels.len(), classes]), &emb.device());
+        let hot = one_hot(labels, classes, emb);
         let logits = match kind {
             MarginKind::CosFace { scale, margin } => {
                 (cos - hot.clone().mul_scalar(margin)).mul_scalar(scale)
@@ -74,7 +68,7 @@ impl MarginHead {
                 (cos.clone() + hot.clone() * (shifted - cos)).mul_scalar(scale)
             }
         };
-        (log_softmax(logits, 1) * hot).sum_dim(1).neg().mean()
+        cross_entropy(logits, hot)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod proto;
 pub mod quadruplet;
 pub mod triplet;
 
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
 /// Small constant inside square roots, so that the gradient stays finite at zero distance.
@@ -28,6 +29,25 @@ pub fn indices(idx: &[usize], like: &Tensor<2>) -> Tensor<1, Int> {
 pub fn floats(values: Vec<f32>, like: &Tensor<2>) -> Tensor<1> {
     let n = values.len();
     Tensor::<1>::from_data(TensorData::new(values, [n]), &like.device())
+}
+
+/// A `[rows, cols]` float tensor of host values on the device of `like`.
+pub fn float_matrix(values: Vec<f32>, rows: usize, cols: usize, like: &Tensor<2>) -> Tensor<2> {
+    Tensor::<2>::from_data(TensorData::new(values, [rows, cols]), &like.device())
+}
+
+/// One row of `width` per entry of `columns`: zeros with a one at that column.
+pub fn one_hot(columns: &[usize], width: usize, like: &Tensor<2>) -> Tensor<2> {
+    let mut hot = vec![0.0f32; columns.len() * width];
+    for (i, &c) in columns.iter().enumerate() {
+        hot[i * width + c] = 1.0;
+    }
+    float_matrix(hot, columns.len(), width, like)
+}
+
+/// Mean over rows of the cross-entropy between `softmax(logits)` and one-hot `hot`.
+pub fn cross_entropy(logits: Tensor<2>, hot: Tensor<2>) -> Tensor<1> {
+    (log_softmax(logits, 1) * hot).sum_dim(1).neg().mean()
 }
 
 /// Squared Euclidean distances `||left[a_k] - right[b_k]||^2`, one per index pair.

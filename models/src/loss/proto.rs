@@ -4,8 +4,9 @@
 //! taken without itself (leave-one-out), so every item is a query and the
 //! rest of the batch its support set.
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
+
+use super::{cross_entropy, float_matrix, one_hot};
 
 /// Mean cross-entropy of the prototype softmax. Queries are rows of `left`,
 /// prototypes are means of rows of `right` (the same matrix when the
@@ -28,34 +29,27 @@ pub fn prototypical(
         return None;
     }
     let (n, p) = (labels.len(), classes.len());
-    let column = |l: usize| classes.binary_search(&l).expect("label among classes");
+    let columns: Vec<usize> = labels
+        .iter()
+        .map(|l| classes.binary_search(l).expect("label among classes"))
+        .collect();
     let mut mean = vec![0.0f32; p * n];
-    let mut own = vec![0.0f32; n * p];
     let mut loo = vec![1.0f32; n * p];
-    for (i, &l) in labels.iter().enumerate() {
-        let c = column(l);
+    for (i, &c) in columns.iter().enumerate() {
         let k = counts[c] as f32;
         mean[c * n + i] = 1.0 / k;
-        own[i * p + c] = 1.0;
         // ||e - (k m - e) / (k - 1)|| = k / (k - 1) * ||e - m||.
         loo[i * p + c] = (k / (k - 1.0)).powi(2);
     }
-    let device = left.device();
-    let matrix = |v: Vec<f32>, rows: usize, cols: usize| {
-        Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), &device)
-    };
-    let prototypes = matrix(mean, p, n).matmul(right.clone());
+    let prototypes = float_matrix(mean, p, n, left).matmul(right.clone());
     let q2 = left.clone().powi_scalar(2).sum_dim(1);
     let p2 = prototypes.clone().powi_scalar(2).sum_dim(1).transpose();
     let d2 = q2 + p2 - left.clone().matmul(prototypes.transpose()).mul_scalar(2.0);
-    let d2 = d2.clamp_min(0.0) * matrix(loo, n, p);
-    let own = matrix(own, n, p);
-    Some(
-        (log_softmax(d2.mul_scalar(-scale), 1) * own)
-            .sum_dim(1)
-            .neg()
-            .mean(),
-    )
+    let d2 = d2.clamp_min(0.0) * float_matrix(loo, n, p, left);
+    Some(cross_entropy(
+        d2.mul_scalar(-scale),
+        one_hot(&columns, p, left),
+    ))
 }
 
 #[cfg(test)]
