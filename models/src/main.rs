@@ -240,18 +240,24 @@ fn load_data(d: &DataArgs, prep: &Preprocess) -> Result<(ImageSet, String)> {
         bail!("no data: give --data ROOT[,ROOT] or --idx-images/--idx-labels");
     }
     let mut set = ImageSet::default();
+    let mut repeated = 0;
     for root in &d.data {
-        set.extend(
+        repeated += set.extend(
             folder::load_folder(root, d.depth, prep)
                 .with_context(|| format!("loading {}", root.display()))?,
         );
     }
-    let what = d
+    let mut what = d
         .data
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" + ");
+    if repeated > 0 {
+        what += &format!(
+            " ({repeated} images left out: already in a class of the same name from an earlier root)"
+        );
+    }
     Ok((set, what))
 }
 

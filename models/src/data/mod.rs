@@ -10,6 +10,8 @@ pub mod augment;
 pub mod folder;
 pub mod idx;
 
+use std::collections::HashMap;
+
 use burn::tensor::{Device, Tensor, TensorData};
 use siamedge::image::RgbImage;
 use siamedge::model::{fill_input, ColorOrder, InputLayout, InputSpec};
@@ -36,13 +38,48 @@ impl ImageSet {
         self.images.is_empty()
     }
 
-    /// Appends `other`, keeping its classes distinct from ours.
-    pub fn extend(&mut self, other: ImageSet) {
-        let base = self.classes.len();
-        self.images.extend(other.images);
-        self.labels
-            .extend(other.labels.into_iter().map(|l| l + base));
-        self.classes.extend(other.classes);
+    /// Appends `other`. A class whose name we already hold is the same class
+    /// (the same root given twice, or Omniglot's `images_background_small1`
+    /// and `small2`, which both hold Greek and Latin): its images join ours,
+    /// and an image identical to one already in that class is left out.
+    /// Returns how many were left out.
+    pub fn extend(&mut self, other: ImageSet) -> usize {
+        let mut index: HashMap<String, usize> = self
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
+        let remap: Vec<(usize, bool)> = other
+            .classes
+            .into_iter()
+            .map(|c| match index.get(&c) {
+                Some(&i) => (i, true),
+                None => {
+                    let i = self.classes.len();
+                    index.insert(c.clone(), i);
+                    self.classes.push(c);
+                    (i, false)
+                }
+            })
+            .collect();
+        let mut skipped = 0;
+        for (img, l) in other.images.into_iter().zip(other.labels) {
+            let (label, shared) = remap[l];
+            let duplicate = shared
+                && self
+                    .images
+                    .iter()
+                    .zip(&self.labels)
+                    .any(|(have, &hl)| hl == label && *have == img);
+            if duplicate {
+                skipped += 1;
+            } else {
+                self.images.push(img);
+                self.labels.push(label);
+            }
+        }
+        skipped
     }
 
     /// Adds each class rotated by 90, 180 and 270 degrees as three new
@@ -183,6 +220,27 @@ mod tests {
             .unwrap();
         assert!(v[0].abs() < 1e-3 && (v[1] - 1.0).abs() < 1e-3, "{v:?}");
         assert_eq!(p.input_spec().shape, vec![1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn extending_merges_classes_by_name_and_leaves_out_identical_images() {
+        let a = RgbImage::from_grey(1, 1, &[1]);
+        let b = RgbImage::from_grey(1, 1, &[2]);
+        let c = RgbImage::from_grey(1, 1, &[3]);
+        let mut set = ImageSet {
+            images: vec![a.clone(), b.clone()],
+            labels: vec![0, 1],
+            classes: vec!["greek/c1".into(), "greek/c2".into()],
+        };
+        let other = ImageSet {
+            images: vec![b.clone(), c.clone(), a.clone()],
+            labels: vec![0, 0, 1],
+            classes: vec!["greek/c2".into(), "latin/c1".into()],
+        };
+        assert_eq!(set.extend(other), 1, "b is already in greek/c2");
+        assert_eq!(set.classes, ["greek/c1", "greek/c2", "latin/c1"]);
+        assert_eq!(set.images, [a.clone(), b, c, a]);
+        assert_eq!(set.labels, [0, 1, 1, 2], "the same picture in another class stays");
     }
 
     #[test]
