@@ -130,6 +130,13 @@ struct TrainArgs {
     /// Peak learning rate (Adam, cosine decay).
     #[arg(long, default_value_t = 2e-3)]
     lr: f64,
+    /// Share (0 to 1) of the batches whose P classes all come from one
+    /// group: the folder above the class (an Omniglot alphabet, with --depth 2)
+    /// at one rotation. Such batches hold look-alike classes, as an Omniglot
+    /// test run does (its 20 characters share an alphabet); a group with
+    /// fewer than P classes is topped up with others.
+    #[arg(long, default_value_t = 0.0)]
+    group_batches: f32,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -373,6 +380,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         steps: a.steps,
         time_budget: a.time_budget.map(std::time::Duration::from_secs_f64),
         lr: a.lr,
+        group_batches: a.group_batches,
         seed: a.seed,
         augment,
         log_every: a.log_every.max(1),

@@ -74,6 +74,7 @@ pub fn tiny_config(steps: usize) -> TrainConfig {
         steps,
         time_budget: None,
         lr: 3e-3,
+        group_batches: 0.0,
         seed: 1,
         augment: Augment::NONE,
         log_every: 1,

@@ -95,6 +95,25 @@ impl ImageSet {
         out
     }
 
+    /// The group of each class: the folder above it (an Omniglot alphabet)
+    /// and its rotation, if any. Classes of one group look alike, as the 20
+    /// characters of an Omniglot test run (one alphabet) do.
+    pub fn class_groups(&self) -> Vec<usize> {
+        let mut names: Vec<String> = Vec::new();
+        self.classes
+            .iter()
+            .map(|c| {
+                let (base, turn) = c.rsplit_once('@').unwrap_or((c, ""));
+                let folder = base.rsplit_once('/').map_or("", |(f, _)| f);
+                let name = format!("{folder}@{turn}");
+                names.iter().position(|n| *n == name).unwrap_or_else(|| {
+                    names.push(name);
+                    names.len() - 1
+                })
+            })
+            .collect()
+    }
+
     /// The images whose class is in `keep`, relabelled `0..keep.len()` in that order.
     pub fn select_classes(&self, keep: &[usize]) -> ImageSet {
         let mut out = ImageSet {
@@ -241,6 +260,17 @@ mod tests {
         assert_eq!(set.classes, ["greek/c1", "greek/c2", "latin/c1"]);
         assert_eq!(set.images, [a.clone(), b, c, a]);
         assert_eq!(set.labels, [0, 1, 1, 2], "the same picture in another class stays");
+    }
+
+    #[test]
+    fn classes_group_by_folder_and_rotation() {
+        let set = ImageSet {
+            classes: ["greek/a", "greek/b", "latin/a", "greek/a@90", "x"]
+                .map(String::from)
+                .to_vec(),
+            ..ImageSet::default()
+        };
+        assert_eq!(set.class_groups(), [0, 0, 1, 2, 3]);
     }
 
     #[test]

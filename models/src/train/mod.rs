@@ -77,6 +77,9 @@ pub struct TrainConfig {
     pub time_budget: Option<Duration>,
     /// Peak learning rate (Adam), decayed along a cosine to 5% of it.
     pub lr: f64,
+    /// Share (0 to 1) of the batches whose P classes all come from one
+    /// class group ([`ImageSet::class_groups`]: an Omniglot alphabet at one rotation).
+    pub group_batches: f32,
     /// Seed for sampling, augmentation and mining.
     pub seed: u64,
     /// Augmentation of training images.
@@ -160,7 +163,8 @@ fn run(
     device: &Device,
 ) -> Result<Trained, TrainError> {
     let mut rng = Rng::new(config.seed);
-    let mut sampler = PkSampler::new(&data.labels, config.p, config.k)?;
+    let mut sampler = PkSampler::new(&data.labels, config.p, config.k)?
+        .with_group_batches(&data.class_groups(), config.group_batches)?;
     let dim = config.encoder.embedding_dim;
     let mut model = Trainable {
         net,
