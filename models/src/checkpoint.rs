@@ -56,7 +56,7 @@ pub struct CheckpointMeta {
     /// The command line that trained it (one line per run, earliest first,
     /// when training continued from a checkpoint).
     pub command: String,
-    /// The training data.
+    /// The training data (of every run, when training continued from a checkpoint).
     pub data: Vec<String>,
     /// Wall-clock training time in seconds, earlier runs it continued included.
     pub train_seconds: f64,

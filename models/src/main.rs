@@ -405,13 +405,17 @@ fn run_train(a: TrainArgs) -> Result<()> {
             Some(e) => format!("{}\n{}", e.command, command_line()),
             None => command_line(),
         },
-        data: a
-            .data
-            .data
+        data: earlier
             .iter()
-            .map(|p| p.display().to_string())
+            .flat_map(|e| e.data.iter().cloned())
+            .chain(a.data.data.iter().map(|p| p.display().to_string()))
             .chain(a.data.idx_images.iter().map(|p| p.display().to_string()))
-            .collect(),
+            .fold(Vec::new(), |mut all, d| {
+                if !all.contains(&d) {
+                    all.push(d);
+                }
+                all
+            }),
         train_seconds: seconds + earlier.as_ref().map_or(0.0, |e| e.train_seconds),
         hardware: match &earlier {
             Some(e) if e.hardware != hw => format!("{}, then {hw}", e.hardware),
