@@ -259,7 +259,11 @@ mod tests {
         assert_eq!(set.extend(other), 1, "b is already in greek/c2");
         assert_eq!(set.classes, ["greek/c1", "greek/c2", "latin/c1"]);
         assert_eq!(set.images, [a.clone(), b, c, a]);
-        assert_eq!(set.labels, [0, 1, 1, 2], "the same picture in another class stays");
+        assert_eq!(
+            set.labels,
+            [0, 1, 1, 2],
+            "the same picture in another class stays"
+        );
     }
 
     #[test]
