@@ -74,6 +74,13 @@ impl PkSampler {
                 "the share of one-group batches must lie in [0, 1], got {share}"
             )));
         }
+        if self.class_ids.iter().any(|&c| c >= group_of.len()) {
+            return Err(TrainError::Config(format!(
+                "{} class groups given for {} classes",
+                group_of.len(),
+                self.class_ids.last().map_or(0, |&c| c + 1)
+            )));
+        }
         let ids: Vec<usize> = self.class_ids.iter().map(|&c| group_of[c]).collect();
         let mut names = ids.clone();
         names.sort_unstable();
@@ -200,6 +207,10 @@ mod tests {
         assert!(PkSampler::new(&labels, 4, 2)
             .unwrap()
             .with_group_batches(&group_of, 1.5)
+            .is_err());
+        assert!(PkSampler::new(&labels, 4, 2)
+            .unwrap()
+            .with_group_batches(&group_of[..7], 1.0)
             .is_err());
     }
 }
