@@ -4,24 +4,28 @@
 mod common;
 
 use burn::tensor::Device;
+use siamedge_models::data::ImageSet;
 use siamedge_models::loss::margin::MarginKind;
-use siamedge_models::train::{train, train_from, Objective};
+use siamedge_models::train::{train, train_from, Objective, Trained};
 
 fn mean(v: &[f32]) -> f32 {
     v.iter().sum::<f32>() / v.len() as f32
 }
 
-#[test]
-fn triplet_loss_falls_on_cpu() {
-    let data = common::tiny_set(6, 8, 1);
-    let log = train(
+/// Forty triplet steps from a fresh net on `data`.
+fn forty_steps(data: &ImageSet) -> Trained {
+    train(
         &common::tiny_config(40),
-        &data,
+        data,
         &common::prep(),
         &Device::flex(),
     )
     .unwrap()
-    .log;
+}
+
+#[test]
+fn triplet_loss_falls_on_cpu() {
+    let log = forty_steps(&common::tiny_set(6, 8, 1)).log;
     let losses: Vec<f32> = log.iter().map(|p| p.loss).collect();
     let (first, last) = (mean(&losses[..8]), mean(&losses[losses.len() - 8..]));
     assert!(
@@ -82,13 +86,7 @@ fn a_spent_time_budget_stops_the_run_early() {
 #[test]
 fn a_continued_run_starts_from_the_trained_weights() {
     let data = common::tiny_set(6, 8, 1);
-    let first = train(
-        &common::tiny_config(40),
-        &data,
-        &common::prep(),
-        &Device::flex(),
-    )
-    .unwrap();
+    let first = forty_steps(&data);
     let fresh: Vec<f32> = first.log[..8].iter().map(|p| p.loss).collect();
     // Same seed: the continued run sees the same first eight batches.
     let continued = train_from(
