@@ -16,6 +16,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use siamedge::image::RgbImage;
 use siamedge::model::{fill_input, ColorOrder, InputLayout, InputSpec};
 
+/// Between a class name and its rotation in degrees ("greek/c1@90"): written
+/// by [`ImageSet::with_rotated_classes`], read by [`ImageSet::class_groups`].
+const ROTATED: char = '@';
+
 /// Labelled images, all of one size.
 #[derive(Debug, Clone, Default)]
 pub struct ImageSet {
@@ -89,7 +93,11 @@ impl ImageSet {
         let mut current = self.clone();
         for turn in [90, 180, 270] {
             current.images = current.images.iter().map(rotate90).collect();
-            current.classes = self.classes.iter().map(|c| format!("{c}@{turn}")).collect();
+            current.classes = self
+                .classes
+                .iter()
+                .map(|c| format!("{c}{ROTATED}{turn}"))
+                .collect();
             out.extend(current.clone());
         }
         out
@@ -103,9 +111,9 @@ impl ImageSet {
         self.classes
             .iter()
             .map(|c| {
-                let (base, turn) = c.rsplit_once('@').unwrap_or((c, ""));
+                let (base, turn) = c.rsplit_once(ROTATED).unwrap_or((c, ""));
                 let folder = base.rsplit_once('/').map_or("", |(f, _)| f);
-                let name = format!("{folder}@{turn}");
+                let name = format!("{folder}{ROTATED}{turn}");
                 names.iter().position(|n| *n == name).unwrap_or_else(|| {
                     names.push(name);
                     names.len() - 1
