@@ -1,10 +1,16 @@
 //! Frames and pixels: decoding, resizing, cropping and affine warps of 8-bit RGB images.
 
+mod convert;
 mod decode;
+mod frame;
+mod mjpeg;
 mod resize;
 mod warp;
 
+pub use convert::{ConvertError, FrameConverter};
 pub use decode::{decode, load, ImageError};
+pub use frame::{fnv1a64, FrameInfo, PixelFormat};
+pub use mjpeg::{JpegError, JpegInfo, MjpegDecoder};
 pub use resize::{crop_resize, resize};
 pub use warp::{warp_affine, Affine};
 
@@ -50,5 +56,25 @@ impl RgbImage {
     pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
         let i = (y * self.width + x) * 3;
         [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
+/// An 8-bit grey image (`width * height` bytes, row-major).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GreyImage {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// One byte per pixel, rows top to bottom.
+    pub data: Vec<u8>,
+}
+
+impl GreyImage {
+    /// Resizes this image's buffer in place to `width x height`, reusing its allocation.
+    pub fn reshape(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        self.data.resize(width * height, 0);
     }
 }
