@@ -59,6 +59,16 @@ impl ModelVariant {
         }
     }
 
+    /// The engine this variant must run on: the integer engine for the int8
+    /// variants (falling back to fake quantization in tract would be 2x slower
+    /// in silence), either for fp32.
+    pub fn execution(self) -> crate::model::Execution {
+        match self {
+            ModelVariant::Fp32 => crate::model::Execution::Auto,
+            ModelVariant::Int8 | ModelVariant::PrunedInt8 => crate::model::Execution::Int8,
+        }
+    }
+
     /// The name used in configuration files and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -93,6 +103,22 @@ pub struct CameraConfig {
     pub width: u32,
     /// Frame height in pixels.
     pub height: u32,
+    /// Frame rate to ask for (the driver's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<u32>,
+    /// Frames dropped after the stream starts, while exposure settles.
+    #[serde(default = "default_settle_frames")]
+    pub settle_frames: u32,
+    /// Manual exposure in the driver's units (100 µs for UVC cameras); automatic when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<i64>,
+    /// Brightness in the driver's range; the driver's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brightness: Option<i64>,
+}
+
+fn default_settle_frames() -> u32 {
+    3
 }
 
 /// The GPIO character device and lines a device drives.
@@ -105,6 +131,16 @@ pub struct GpioConfig {
     pub relay_line: u32,
     /// Line offset on `chip` of the status LED.
     pub led_line: u32,
+    /// The relay board energises its coil on a low level ("low level trigger").
+    #[serde(default)]
+    pub relay_active_low: bool,
+    /// How long an accepted face holds the door relay, in milliseconds.
+    #[serde(default = "default_relay_pulse_ms")]
+    pub relay_pulse_ms: u64,
+}
+
+fn default_relay_pulse_ms() -> u64 {
+    500
 }
 
 /// A device's runtime configuration.
@@ -161,6 +197,15 @@ impl DeviceConfig {
         }
         if self.camera.width == 0 || self.camera.height == 0 {
             return Err("camera.width and camera.height must be positive".into());
+        }
+        if self.camera.fps == Some(0) {
+            return Err("camera.fps must be positive".into());
+        }
+        if self.gpio.relay_pulse_ms == 0 || self.gpio.relay_pulse_ms > 60_000 {
+            return Err(format!(
+                "gpio.relay-pulse-ms {} is outside 1..=60000",
+                self.gpio.relay_pulse_ms
+            ));
         }
         if self.gpio.relay_line == self.gpio.led_line {
             return Err(format!(

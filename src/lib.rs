@@ -2,7 +2,9 @@
 //! inputs, and a distance between the two outputs: face unlock compares a live
 //! face with enrolled ones; tracking compares a template with a search crop.
 
+pub mod actuate;
 pub mod bench;
+pub mod capture;
 pub mod config;
 pub mod distance;
 pub mod eval;
