@@ -40,13 +40,7 @@ pub struct InstructionCounter {
 impl InstructionCounter {
     /// Opens the counter (stopped), or says why it is not available.
     pub fn open() -> Result<InstructionCounter, String> {
-        let attr = PerfEventAttr {
-            kind: PERF_TYPE_HARDWARE,
-            size: std::mem::size_of::<PerfEventAttr>() as u32,
-            config: PERF_COUNT_HW_INSTRUCTIONS,
-            flags: FLAG_DISABLED | FLAG_EXCLUDE_KERNEL | FLAG_EXCLUDE_HV,
-            ..PerfEventAttr::default()
-        };
+        let attr = instructions_attr();
         // SAFETY: `attr` is a valid perf_event_attr of the size it states; pid 0
         // and cpu -1 count this thread on any CPU; no group, no flags.
         let fd = unsafe {
@@ -82,12 +76,37 @@ impl InstructionCounter {
         self.ioctl(IOC_ENABLE);
         let value = f();
         self.ioctl(IOC_DISABLE);
-        let mut buf = [0u8; 8];
+        let mut buf = Vec::with_capacity(8);
         File::from(self.fd.try_clone().map_err(|e| e.to_string())?)
-            .read_exact(&mut buf)
+            .take(8)
+            .read_to_end(&mut buf)
             .map_err(|e| format!("reading the perf counter: {e}"))?;
-        Ok((value, u64::from_ne_bytes(buf)))
+        Ok((value, counter_value(&buf)?))
     }
+}
+
+/// The attribute asking for user-space instructions of this thread, stopped at first.
+fn instructions_attr() -> PerfEventAttr {
+    PerfEventAttr {
+        kind: PERF_TYPE_HARDWARE,
+        size: std::mem::size_of::<PerfEventAttr>() as u32,
+        config: PERF_COUNT_HW_INSTRUCTIONS,
+        flags: FLAG_DISABLED | FLAG_EXCLUDE_KERNEL | FLAG_EXCLUDE_HV,
+        ..PerfEventAttr::default()
+    }
+}
+
+/// The counter's value from what `read` returned (one native-endian u64).
+fn counter_value(bytes: &[u8]) -> Result<u64, String> {
+    let bytes: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| format!("the perf counter returned {} bytes, not 8", bytes.len()))?;
+    Ok(u64::from_ne_bytes(bytes))
+}
+
+/// Instructions per run of a count over `runs` runs (0 runs count as one).
+pub fn per_run(total: u64, runs: usize) -> u64 {
+    total / runs.max(1) as u64
 }
 
 #[cfg(test)]
@@ -100,10 +119,31 @@ mod tests {
     }
 
     #[test]
+    fn the_attribute_asks_for_user_space_instructions_stopped() {
+        let a = instructions_attr();
+        assert_eq!((a.kind, a.config, a.size), (0, 1, 64));
+        assert_eq!(a.flags, 0b110_0001, "disabled, exclude_kernel, exclude_hv");
+    }
+
+    #[test]
+    fn counter_bytes_and_per_run_arithmetic() {
+        assert_eq!(
+            counter_value(&123_456_789u64.to_ne_bytes()),
+            Ok(123_456_789)
+        );
+        assert!(counter_value(&[1, 2, 3]).unwrap_err().contains("3 bytes"));
+        assert_eq!(per_run(1_000, 3), 333);
+        assert_eq!(per_run(1_000, 0), 1_000);
+    }
+
+    #[test]
     fn more_work_retires_more_instructions_where_perf_is_available() {
-        let Ok(mut counter) = InstructionCounter::open() else {
-            eprintln!("perf_event_open is not available here; nothing to count");
-            return;
+        let mut counter = match InstructionCounter::open() {
+            Ok(c) => c,
+            Err(reason) => {
+                eprintln!("skipped: no hardware instruction counter here ({reason})");
+                return;
+            }
         };
         let work = |n: u64| (0..n).fold(0u64, |a, i| std::hint::black_box(a ^ i.wrapping_mul(31)));
         let (_, small) = counter.count(|| work(10_000)).unwrap();

@@ -1,13 +1,17 @@
 //! Benchmarking: warm-up, repeated timed runs and their percentiles, CPU
 //! instruction counts, peak memory, and the report `siamedge bench` writes.
 
+mod frames;
 mod instructions;
 mod memory;
 mod report;
 
-pub use instructions::InstructionCounter;
+pub use frames::{frame_costs, synthetic_frame, FrameCost, FRAME_SIZES};
+pub use instructions::{per_run, InstructionCounter};
 pub use memory::{peak_rss_mib, reset_peak_rss};
-pub use report::{compare, BenchReport, Comparison, HostInfo, StageLatency, VariantBench};
+pub use report::{
+    compare, BenchReport, Comparison, HostInfo, StageLatency, VariantBench, DEBUG_BUILD_WARNING,
+};
 
 use std::time::{Duration, Instant};
 

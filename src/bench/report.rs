@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::Latency;
+use super::{FrameCost, Latency};
 
 /// The machine a report was measured on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -56,6 +56,9 @@ pub struct VariantBench {
     pub variant: String,
     /// The embedding model file.
     pub model: String,
+    /// The engine that ran it, and why the integer engine declined it if it did.
+    #[serde(default)]
+    pub engine: String,
     /// Size of that file.
     pub model_bytes: u64,
     /// Loading (read, hash check, optimise, plan) of the embedding model.
@@ -90,7 +93,17 @@ pub struct BenchReport {
     pub input: String,
     /// One entry per model variant.
     pub variants: Vec<VariantBench>,
+    /// Per-frame cost of the camera-frame conversions (absent in older reports).
+    #[serde(default)]
+    pub frames: Vec<FrameCost>,
+    /// The binary was built with debug assertions: siamedge's own kernels
+    /// (integer engine, conversions, MTCNN) run slower than in a release build.
+    #[serde(default)]
+    pub debug_build: bool,
 }
+
+/// Said by every report of a build with debug assertions.
+pub const DEBUG_BUILD_WARNING: &str = "**Warning: this binary was built with debug assertions**, so the timings of siamedge's own kernels (integer engine, frame conversions, MTCNN post-processing) are not representative; tract's are. Time a release build: `cargo build --release` and run `target/release/siamedge bench`.";
 
 fn ms(v: f64) -> String {
     format!("{v:.2}")
@@ -100,19 +113,24 @@ impl BenchReport {
     /// The report as Markdown tables.
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
+        if self.debug_build {
+            s.push_str(DEBUG_BUILD_WARNING);
+            s.push_str("\n\n");
+        }
         let h = &self.host;
         let _ = writeln!(
             s,
             "{} ({}, {} cores): {} runs after {} warm-up, single-thread inference; throughput with {} thread(s); input: {}\n",
             h.cpu, h.arch, h.cores, self.runs, self.warmup, self.threads, self.input
         );
-        s.push_str("| variant | MiB on disk | load ms | embed p50 | p90 | p99 | embeds/s | Minstr/embed | peak RSS MiB |\n");
-        s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+        s.push_str("| variant | engine | MiB on disk | load ms | embed p50 | p90 | p99 | embeds/s | Minstr/embed | peak RSS MiB |\n");
+        s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
         for v in &self.variants {
             let _ = writeln!(
                 s,
-                "| {} | {:.2} | {} | {} | {} | {} | {:.1} | {} | {} |",
+                "| {} | {} | {:.2} | {} | {} | {} | {} | {:.1} | {} | {} |",
                 v.variant,
+                v.engine,
                 v.model_bytes as f64 / (1 << 20) as f64,
                 ms(v.load_ms),
                 ms(v.embed.p50_ms),
@@ -140,6 +158,23 @@ impl BenchReport {
                         ms(l.mean_ms)
                     );
                 }
+            }
+        }
+        if !self.frames.is_empty() {
+            s.push_str("\n| frame conversion | size | frame KiB | p50 ms | p90 ms | p99 ms |\n|---|---|---|---|---|---|\n");
+            for f in &self.frames {
+                let l = &f.latency;
+                let _ = writeln!(
+                    s,
+                    "| {} | {}x{} | {:.0} | {} | {} | {} |",
+                    f.conversion,
+                    f.width,
+                    f.height,
+                    f.frame_bytes as f64 / 1024.0,
+                    ms(l.p50_ms),
+                    ms(l.p90_ms),
+                    ms(l.p99_ms)
+                );
             }
         }
         s
@@ -265,6 +300,7 @@ mod tests {
                 .map(|&(name, p50)| VariantBench {
                     variant: name.into(),
                     model: format!("{name}.onnx"),
+                    engine: "tract".into(),
                     model_bytes: 4 << 20,
                     load_ms: 100.0,
                     warmup_ms: 10.0,
@@ -278,6 +314,8 @@ mod tests {
                     peak_rss_mib: Some(50.0),
                 })
                 .collect(),
+            frames: Vec::new(),
+            debug_build: false,
         }
     }
 
@@ -308,7 +346,9 @@ mod tests {
         assert_eq!(back, a);
         let md = a.to_markdown();
         assert!(
-            md.contains("| fp32 | 4.00 | 100.00 | 40.00 | 60.00 | 80.00 | 100.0 | n/a | 50 |"),
+            md.contains(
+                "| fp32 | tract | 4.00 | 100.00 | 40.00 | 60.00 | 80.00 | 100.0 | n/a | 50 |"
+            ),
             "{md}"
         );
         assert!(md.contains("| fp32 | total | 120.00 |"), "{md}");
