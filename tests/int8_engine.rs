@@ -223,6 +223,12 @@ fn integer_outputs_match_those_recorded_on_x86_64_bit_for_bit() {
     }
     let reference: Reference =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(!outputs.is_empty(), "the engine produced no outputs");
+    assert_eq!(
+        outputs.len(),
+        reference.outputs.len(),
+        "as many outputs as the reference records"
+    );
     for (here, there) in outputs.iter().zip(&reference.outputs) {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(

@@ -37,8 +37,10 @@ enum Command {
         input: PathBuf,
         /// The ONNX file to write.
         output: PathBuf,
-        /// Make H and W of the rank-4 input symbolic, with these two names
-        /// (TFLite axes 1 and 2), e.g. `--symbolic-spatial h,w` for P-Net.
+        /// Make the two spatial axes of the rank-4 input symbolic, with these
+        /// two names for TFLite axes 1 and 2, e.g. `--symbolic-spatial w,h`
+        /// for P-Net (the MTCNN nets take transposed images, `[1, W, H, 3]`;
+        /// its manifest says layout `ncwh`).
         #[arg(long, value_delimiter = ',', value_name = "AXIS1,AXIS2")]
         symbolic_spatial: Option<Vec<String>>,
     },

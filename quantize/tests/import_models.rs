@@ -32,7 +32,7 @@ fn tflite_dir() -> PathBuf {
 
 /// Imports `name.tflite` into `out`; returns the ONNX path.
 fn import(name: &str, out: &Path) -> PathBuf {
-    let symbolic_spatial = (name == "pnet").then(|| ["h".to_string(), "w".to_string()]);
+    let symbolic_spatial = (name == "pnet").then(|| ["w".to_string(), "h".to_string()]);
     let onnx = out.join(format!("{name}.onnx"));
     import_file(
         &tflite_dir().join(format!("{name}.tflite")),

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use siamedge::bench::{
-    compare, measure, peak_rss_mib, reset_peak_rss, synthetic_face, BenchReport, HostInfo,
-    InstructionCounter, Latency, StageLatency, VariantBench,
+    compare, frame_costs, measure, peak_rss_mib, per_run, reset_peak_rss, synthetic_face,
+    BenchReport, HostInfo, InstructionCounter, Latency, StageLatency, VariantBench,
+    DEBUG_BUILD_WARNING,
 };
 use siamedge::config::{DeviceConfig, ModelVariant};
 use siamedge::face::{Embedder, FacePipeline, MtcnnConfig};
@@ -86,9 +87,14 @@ fn replay_frames(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
 }
 
 /// Embeddings per second with `threads` instances of `model` running at once.
-fn throughput(model: &Path, threads: usize, runs: usize) -> anyhow::Result<f64> {
+fn throughput(
+    model: &Path,
+    variant: ModelVariant,
+    threads: usize,
+    runs: usize,
+) -> anyhow::Result<f64> {
     let mut embedders = (0..threads)
-        .map(|_| Embedder::load(model))
+        .map(|_| Embedder::load_with(model, variant.execution()))
         .collect::<Result<Vec<_>, _>>()?;
     let start = Barrier::new(threads + 1);
     let face = synthetic_face();
@@ -178,7 +184,8 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
         .len();
     reset_peak_rss();
     let t = Instant::now();
-    let mut embedder = Embedder::load(&model)?;
+    let mut embedder = Embedder::load_with(&model, variant.execution())?;
+    let engine = embedder.model().network().engine_report();
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let face = synthetic_face();
     let mut out = Vec::new();
@@ -194,12 +201,12 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
                 .count(|| (0..plan.runs).try_for_each(|_| embedder.embed(&face, &mut out)))
                 .map_err(anyhow::Error::msg)?;
             result?;
-            Some(count / plan.runs.max(1) as u64)
+            Some(per_run(count, plan.runs))
         }
         Err(_) => None,
     };
     drop(embedder);
-    let throughput_per_s = throughput(&model, plan.threads, plan.runs)?;
+    let throughput_per_s = throughput(&model, variant, plan.threads, plan.runs)?;
     let pipeline = if plan.frames.is_empty() {
         Vec::new()
     } else {
@@ -208,6 +215,7 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
     Ok(VariantBench {
         variant: variant.name().into(),
         model: model.display().to_string(),
+        engine,
         model_bytes,
         load_ms,
         warmup_ms,
@@ -227,7 +235,8 @@ fn read_report(path: &Path) -> anyhow::Result<BenchReport> {
 }
 
 /// Runs `bench`.
-pub fn run(models: &Path, args: BenchArgs) -> anyhow::Result<()> {
+/// `explicit` is `--models` when given: it wins over the configuration's folder.
+pub fn run(explicit: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     if let [a, b] = args.compare.as_slice() {
         let c = compare(&read_report(a)?, &read_report(b)?);
         if args.json {
@@ -238,7 +247,9 @@ pub fn run(models: &Path, args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = args.config.as_deref().map(DeviceConfig::load).transpose()?;
-    let models = config.as_ref().map_or(models, |c| c.models.as_path());
+    let models = explicit
+        .or(config.as_ref().map(|c| c.models.as_path()))
+        .unwrap_or(Path::new(super::DEFAULT_MODELS));
     let threads = args
         .threads
         .or(config.as_ref().map(|c| c.threads))
@@ -282,7 +293,12 @@ pub fn run(models: &Path, args: BenchArgs) -> anyhow::Result<()> {
             .into_iter()
             .map(|v| bench_variant(&plan, v))
             .collect::<anyhow::Result<_>>()?,
+        frames: frame_costs(plan.warmup, plan.runs),
+        debug_build: cfg!(debug_assertions),
     };
+    if report.debug_build {
+        eprintln!("bench: {}", DEBUG_BUILD_WARNING.replace("**", ""));
+    }
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(out) = &args.out {
         siamedge::store::write_atomic(out, json.as_bytes())?;

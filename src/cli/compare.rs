@@ -6,6 +6,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
+
+use super::device_config::load_defaults;
+use siamedge::config::ModelVariant;
 use siamedge::distance::similarity;
 use siamedge::face::{FacePipeline, FaceResult, MtcnnConfig};
 use siamedge::image;
@@ -23,6 +26,13 @@ pub struct CompareArgs {
     /// Smallest face to detect, in pixels.
     #[arg(long, default_value_t = 40.0)]
     min_face: f32,
+    /// Embedding model variant (default: the device configuration's, else fp32).
+    #[arg(long)]
+    variant: Option<ModelVariant>,
+    /// Device configuration supplying the models folder and variant (else
+    /// /etc/siamedge/siamedge.toml if present); explicit flags win.
+    #[arg(long, env = "SIAMEDGE_CONFIG")]
+    config: Option<PathBuf>,
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
@@ -42,6 +52,8 @@ struct ImageReport {
 
 #[derive(Serialize)]
 struct CompareReport {
+    variant: &'static str,
+    engine: String,
     score: f32,
     threshold: f32,
     far: f64,
@@ -74,13 +86,27 @@ fn embed(pipeline: &mut FacePipeline, path: &Path) -> anyhow::Result<(Vec<f32>, 
 }
 
 /// Runs `compare`.
-pub fn run(models: &Path, args: CompareArgs) -> anyhow::Result<()> {
+/// `explicit` is `--models` when given: it wins over the configuration's folder.
+pub fn run(explicit: Option<&Path>, args: CompareArgs) -> anyhow::Result<()> {
+    let device = load_defaults(args.config.as_deref())?;
+    let models = explicit
+        .or(device.as_ref().map(|c| c.models.as_path()))
+        .unwrap_or(Path::new(super::DEFAULT_MODELS));
+    let variant = args
+        .variant
+        .or(device.as_ref().map(|c| c.variant))
+        .unwrap_or(ModelVariant::Fp32);
     let config = MtcnnConfig {
         min_face: args.min_face,
         ..MtcnnConfig::default()
     };
-    let mut pipeline = FacePipeline::load(models, config)
-        .with_context(|| format!("loading face models from {}", models.display()))?;
+    let mut pipeline = FacePipeline::load_variant(models, variant, config).with_context(|| {
+        format!(
+            "loading the face models (variant {}) from {}",
+            variant.name(),
+            models.display()
+        )
+    })?;
     let manifest = pipeline.embedder().model().manifest().clone();
     let threshold = manifest.threshold_at(args.far).with_context(|| {
         let known: Vec<String> = manifest
@@ -98,6 +124,8 @@ pub fn run(models: &Path, args: CompareArgs) -> anyhow::Result<()> {
     let (eb, rb) = embed(&mut pipeline, &args.b)?;
     let score = similarity(pipeline.embedder().distance(), &ea, &eb);
     let report = CompareReport {
+        variant: variant.name(),
+        engine: pipeline.embedder().model().network().engine_report(),
         score,
         threshold: threshold.value,
         far: threshold.far,
@@ -117,6 +145,7 @@ pub fn run(models: &Path, args: CompareArgs) -> anyhow::Result<()> {
         "score {:.4}  threshold {:.4} (FAR {:e})  ->  {verdict}",
         score, threshold.value, threshold.far
     );
+    println!("  embedder: {} on {}", report.variant, report.engine);
     for r in &report.images {
         let face = match r.face_box {
             Some(b) => format!(

@@ -2,11 +2,17 @@
 
 mod bench;
 mod calibrate;
+mod capture;
 mod compare;
+mod device_config;
 mod eval;
+mod gpio;
 mod info;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Where `models/zoo/fetch.sh` puts the models in a checkout.
+pub const DEFAULT_MODELS: &str = "models/build/onnx";
 
 use clap::{Parser, Subcommand};
 
@@ -17,14 +23,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "siamedge", version, about, long_about)]
 pub struct Cli {
-    /// Folder holding pnet/rnet/onet.onnx and MobileFaceNet.onnx with their manifests.
-    #[arg(
-        long,
-        global = true,
-        env = "SIAMEDGE_MODELS",
-        default_value = "models/build/onnx"
-    )]
-    models: PathBuf,
+    /// Folder holding pnet/rnet/onet.onnx and MobileFaceNet.onnx with their
+    /// manifests [default: a --config file's models folder, else models/build/onnx].
+    #[arg(long, global = true, env = "SIAMEDGE_MODELS")]
+    models: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,17 +45,26 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Show a model's manifest and its optimised graph.
     Info(info::InfoArgs),
+    /// Record frames from a camera (or a replay) into a folder; `--list` shows the cameras.
+    Capture(capture::CaptureArgs),
+    /// Check the wiring of the door relay and the status LED.
+    #[command(subcommand)]
+    Gpio(gpio::GpioCommand),
 }
 
 impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
+        let explicit = self.models.as_deref();
+        let models = explicit.unwrap_or(Path::new(DEFAULT_MODELS));
         match self.command {
-            Command::Compare(args) => compare::run(&self.models, args),
-            Command::Calibrate(args) => calibrate::run(&self.models, args),
-            Command::Eval(cmd) => eval::run(&self.models, cmd),
-            Command::Bench(args) => bench::run(&self.models, args),
-            Command::Info(args) => info::run(args),
+            Command::Compare(args) => compare::run(explicit, args),
+            Command::Calibrate(args) => calibrate::run(models, args),
+            Command::Eval(cmd) => eval::run(models, cmd),
+            Command::Bench(args) => bench::run(explicit, args),
+            Command::Info(args) => info::run(models, args),
+            Command::Capture(args) => capture::run(args),
+            Command::Gpio(cmd) => gpio::run(cmd),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::distance::l2_normalize;
 use crate::image::RgbImage;
-use crate::model::{Distance, Model, ModelError};
+use crate::model::{Distance, Execution, Model, ModelError, Role};
 
 /// A face-embedding model (MobileFaceNet or a model with the same manifest role).
 #[derive(Debug)]
@@ -16,8 +16,23 @@ pub struct Embedder {
 impl Embedder {
     /// Loads the embedding model at `path` with its manifest.
     pub fn load(path: &Path) -> Result<Embedder, ModelError> {
-        let model = Model::load(path)?;
+        Embedder::load_with(path, Execution::Auto)
+    }
+
+    /// Like [`Embedder::load`], on the engine `execution` asks for.
+    pub fn load_with(path: &Path, execution: Execution) -> Result<Embedder, ModelError> {
+        let model = Model::load_with(path, execution)?;
         let manifest = model.manifest();
+        if manifest.role != Role::FaceEmbed {
+            return Err(ModelError::Manifest {
+                path: crate::model::Manifest::path_for(path),
+                reason: format!(
+                    "its role is {:?}, not face-embed: this file is not a face-embedding model \
+                     (pick MobileFaceNet*.onnx, or fix the manifest's role)",
+                    manifest.role
+                ),
+            });
+        }
         let distance = manifest.distance.ok_or_else(|| ModelError::Manifest {
             path: crate::model::Manifest::path_for(path),
             reason: "an embedding model's manifest needs `distance`".into(),

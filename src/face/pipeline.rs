@@ -48,7 +48,8 @@ impl FacePipeline {
         FacePipeline::load_variant(dir, ModelVariant::Fp32, config)
     }
 
-    /// Loads the detector from `dir` and the embedding model of `variant`.
+    /// Loads the detector from `dir` and the embedding model of `variant`;
+    /// an integer variant must run on the integer engine (an error says why not).
     pub fn load_variant(
         dir: &Path,
         variant: ModelVariant,
@@ -56,7 +57,7 @@ impl FacePipeline {
     ) -> Result<FacePipeline, ModelError> {
         Ok(FacePipeline {
             detector: Mtcnn::load(dir, config)?,
-            embedder: Embedder::load(&dir.join(variant.embedder_file()))?,
+            embedder: Embedder::load_with(&dir.join(variant.embedder_file()), variant.execution())?,
             aligned: RgbImage::default(),
         })
     }

@@ -51,10 +51,28 @@ impl NetworkOutputs {
 /// Which engine runs a network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Execution {
-    /// Integer kernels for a QDQ-quantized graph they can plan; tract otherwise.
+    /// Integer kernels for a QDQ-quantized graph they can plan; tract otherwise
+    /// (a QDQ graph they decline then runs as float with fake quantization,
+    /// about 2x slower, with a warning and the reason kept).
     Auto,
     /// tract, always (a QDQ graph then runs as float with fake quantization).
     Tract,
+    /// The integer kernels, or an error saying why they cannot run the file.
+    Int8,
+}
+
+impl std::str::FromStr for Execution {
+    type Err = String;
+
+    /// Parses `auto`, `tract` or `int8`.
+    fn from_str(s: &str) -> Result<Execution, String> {
+        match s {
+            "auto" => Ok(Execution::Auto),
+            "tract" => Ok(Execution::Tract),
+            "int8" => Ok(Execution::Int8),
+            _ => Err(format!("unknown engine {s:?}: use auto, tract or int8")),
+        }
+    }
 }
 
 enum Engine {
@@ -71,6 +89,7 @@ pub struct Network {
     engine: Engine,
     input_shapes: Vec<Vec<Dim>>,
     outputs: NetworkOutputs,
+    int8_declined: Option<String>,
 }
 
 impl std::fmt::Debug for Network {
@@ -107,15 +126,41 @@ impl Network {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if execution == Execution::Auto {
-            if let Some(net) = int8_engine(bytes, input_shapes) {
-                return Ok(Network {
-                    name,
-                    path: path.to_path_buf(),
-                    engine: Engine::Int8(Box::new(net)),
-                    input_shapes: input_shapes.to_vec(),
-                    outputs: NetworkOutputs::default(),
-                });
+        let mut int8_declined = None;
+        if execution != Execution::Tract {
+            let refuse = |reason: String| {
+                ModelError::Load {
+                path: path.to_path_buf(),
+                reason: format!("the integer engine was required (--engine int8 or an int8 variant) but {reason}"),
+            }
+            };
+            match int8_engine(bytes, input_shapes) {
+                Ok(Some(net)) => {
+                    return Ok(Network {
+                        name,
+                        path: path.to_path_buf(),
+                        engine: Engine::Int8(Box::new(net)),
+                        input_shapes: input_shapes.to_vec(),
+                        outputs: NetworkOutputs::default(),
+                        int8_declined: None,
+                    })
+                }
+                Ok(None) if execution == Execution::Int8 => {
+                    return Err(refuse(
+                        "the file is not a QDQ-quantized graph with a fixed input shape (make one with `siamedge-quantize quantize`)".into(),
+                    ))
+                }
+                Ok(None) => {}
+                Err(reason) if execution == Execution::Int8 => {
+                    return Err(refuse(format!("it cannot plan this graph: {reason}")))
+                }
+                Err(reason) => {
+                    eprintln!(
+                        "siamedge: warning: {} is quantized but runs in tract as float with fake quantization (about 2x slower): the integer engine declined it: {reason}",
+                        path.display()
+                    );
+                    int8_declined = Some(reason);
+                }
             }
         }
         let load_err = |e: TractError| ModelError::Load {
@@ -149,6 +194,7 @@ impl Network {
             engine: Engine::Tract(state),
             input_shapes: input_shapes.to_vec(),
             outputs: NetworkOutputs::default(),
+            int8_declined,
         })
     }
 
@@ -184,6 +230,23 @@ impl Network {
         match &self.engine {
             Engine::Tract(_) => "tract",
             Engine::Int8(_) => "siamedge-int8",
+        }
+    }
+
+    /// Why the integer engine declined this quantized file (it then runs in tract).
+    pub fn int8_declined(&self) -> Option<&str> {
+        self.int8_declined.as_deref()
+    }
+
+    /// One line on the engine: `siamedge-int8 (N integer steps)`, `tract`, or
+    /// `tract (fake quantization: the integer engine declined: ...)`.
+    pub fn engine_report(&self) -> String {
+        match (&self.engine, &self.int8_declined) {
+            (Engine::Int8(net), _) => format!("siamedge-int8 ({} integer steps)", net.step_count()),
+            (Engine::Tract(_), None) => "tract".into(),
+            (Engine::Tract(_), Some(reason)) => {
+                format!("tract (fake quantization: the integer engine declined: {reason})")
+            }
         }
     }
 
@@ -277,22 +340,32 @@ pub(super) fn read_model(path: &Path) -> Result<Vec<u8>, ModelError> {
     })
 }
 
-/// The integer engine for a QDQ graph with fixed input shapes, when it can plan it.
-fn int8_engine(bytes: &[u8], input_shapes: &[Vec<Dim>]) -> Option<Int8Net> {
+/// The integer engine for a QDQ graph: `Ok(None)` for a float graph, the
+/// planner's reason when it declines a quantized one.
+fn int8_engine(bytes: &[u8], input_shapes: &[Vec<Dim>]) -> Result<Option<Int8Net>, String> {
+    let Ok(model) = ModelProto::decode(bytes) else {
+        return Ok(None);
+    };
+    let Some(graph) = model.graph.as_ref() else {
+        return Ok(None);
+    };
+    if !graph.node.iter().any(|n| n.op_type == "QuantizeLinear") {
+        return Ok(None);
+    }
     let [shape] = input_shapes else {
-        return None;
+        return Err(format!(
+            "it runs graphs with one input, this one has {}",
+            input_shapes.len()
+        ));
     };
     let shape: Vec<usize> = shape
         .iter()
         .map(|d| match d {
-            Dim::Fixed(n) => Some(*n),
-            Dim::Symbol(_) => None,
+            Dim::Fixed(n) => Ok(*n),
+            Dim::Symbol(s) => Err(format!(
+                "it needs a fixed input shape, and dimension {s} is symbolic"
+            )),
         })
-        .collect::<Option<_>>()?;
-    let model = ModelProto::decode(bytes).ok()?;
-    let graph = model.graph.as_ref()?;
-    if !graph.node.iter().any(|n| n.op_type == "QuantizeLinear") {
-        return None;
-    }
-    Int8Net::plan(graph, &shape).ok()
+        .collect::<Result<_, _>>()?;
+    Int8Net::plan(graph, &shape).map(Some)
 }

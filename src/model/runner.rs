@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::network::read_model;
 use super::{
-    fill_input, ColorOrder, Dim, InputLayout, Manifest, ModelError, Network, NetworkOutputs,
+    fill_input, ColorOrder, Dim, Execution, InputLayout, Manifest, ModelError, Network,
+    NetworkOutputs,
 };
 use crate::image::RgbImage;
 
@@ -33,6 +34,11 @@ pub struct Model {
 impl Model {
     /// Loads `path` (an `.onnx` file) and the manifest `X.toml` beside it.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
+        Model::load_with(path, Execution::Auto)
+    }
+
+    /// Like [`Model::load`], on the engine `execution` asks for.
+    pub fn load_with(path: &Path, execution: Execution) -> Result<Model, ModelError> {
         let bytes = read_model(path)?;
         let manifest = Manifest::load_for(path)?;
         let digest = sha256_hex(&bytes);
@@ -61,7 +67,7 @@ impl Model {
                 }
             })
             .collect();
-        let network = Network::from_bytes(path, &bytes, &[dims])?;
+        let network = Network::from_bytes_with(path, &bytes, &[dims], execution)?;
         let shape: [usize; 4] = manifest
             .input
             .shape

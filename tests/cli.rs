@@ -1,0 +1,333 @@
+//! The `siamedge` binary as a user runs it: `compare` (text and `--json`),
+//! `eval lfw` on a tiny LFW-layout fixture, `info`, `bench --json`,
+//! `capture` from a replay, `gpio` on a missing chip, and the errors for a
+//! missing model, a sha256 mismatch and a manifest typo.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn siamedge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_siamedge"))
+        .current_dir(common::root())
+        .env_remove("SIAMEDGE_MODELS")
+        .env_remove("SIAMEDGE_CONFIG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr_of_failure(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "expected a failure: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn compare_decides_same_and_different_people_with_json_fields() {
+    let models = common::models();
+    let (a, b, c) = (
+        common::sample("obama.jpg"),
+        common::sample("obama2.jpg"),
+        common::sample("biden.jpg"),
+    );
+    let same = stdout_json(&siamedge(&[
+        "compare",
+        s(&a),
+        s(&b),
+        "--json",
+        "--models",
+        s(&models),
+    ]));
+    for field in [
+        "score",
+        "threshold",
+        "far",
+        "same_person",
+        "variant",
+        "engine",
+        "images",
+    ] {
+        assert!(!same[field].is_null(), "field {field} missing: {same}");
+    }
+    assert_eq!(same["same_person"], true, "{same}");
+    assert_eq!(same["variant"], "fp32");
+    assert!(same["score"].as_f64().unwrap() > same["threshold"].as_f64().unwrap());
+    assert_eq!(same["images"][0]["faces_found"], 1, "{same}");
+    let other = stdout_json(&siamedge(&["compare", s(&a), s(&c), "--json"]));
+    assert_eq!(other["same_person"], false, "{other}");
+    let text = siamedge(&["compare", s(&a), s(&b)]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("SAME person") && text.contains("embedder: fp32 on tract"),
+        "{text}"
+    );
+}
+
+#[test]
+fn eval_lfw_runs_the_protocol_on_a_tiny_fixture() {
+    let data = tempfile::tempdir().unwrap();
+    for (person, files) in [
+        (
+            "Obama",
+            ["obama.jpg", "obama2.jpg", "obama3.jpg"].as_slice(),
+        ),
+        ("Biden", ["biden.jpg"].as_slice()),
+    ] {
+        fs::create_dir_all(data.path().join("images").join(person)).unwrap();
+        for (i, f) in files.iter().enumerate() {
+            let to = data
+                .path()
+                .join("images")
+                .join(person)
+                .join(format!("{person}_{:04}.jpg", i + 1));
+            fs::copy(common::sample(f), to).unwrap();
+        }
+    }
+    fs::write(
+        data.path().join("pairs.txt"),
+        "2 1\nObama 1 2\nObama 1 Biden 1\nObama 2 3\nObama 3 Biden 1\n",
+    )
+    .unwrap();
+    let roc = data.path().join("roc.png");
+    let r = stdout_json(&siamedge(&[
+        "eval",
+        "lfw",
+        "--data",
+        s(data.path()),
+        "--threads",
+        "1",
+        "--json",
+        "--roc",
+        s(&roc),
+    ]));
+    assert_eq!(r["pairs"], 4, "{r}");
+    assert_eq!(r["detector_misses"], 0, "{r}");
+    assert_eq!(r["roc_auc"], 1.0, "{r}");
+    assert_eq!(&fs::read(&roc).unwrap()[..4], b"\x89PNG");
+}
+
+#[test]
+fn info_shows_the_manifest_engine_and_graph_of_a_model_in_models() {
+    let out = siamedge(&[
+        "info",
+        "MobileFaceNet.onnx",
+        "--models",
+        s(&common::models()),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("role = \"face-embed\""), "{text}");
+    assert!(text.contains("# engine: tract"), "{text}");
+    assert!(text.contains("# optimised graph:"), "{text}");
+    let e = stderr_of_failure(&siamedge(&[
+        "info",
+        "MobileFaceNet.onnx",
+        "--models",
+        s(&common::models()),
+        "--engine",
+        "int8",
+    ]));
+    assert!(e.contains("not a QDQ-quantized graph"), "{e}");
+}
+
+#[test]
+fn bench_json_has_every_section() {
+    let r = stdout_json(&siamedge(&[
+        "bench",
+        "--runs",
+        "3",
+        "--warmup",
+        "1",
+        "--json",
+        "--variant",
+        "fp32",
+        "--models",
+        s(&common::models()),
+    ]));
+    let v = &r["variants"][0];
+    assert_eq!(v["variant"], "fp32", "{r}");
+    assert_eq!(v["engine"], "tract", "{r}");
+    for field in ["load_ms", "throughput_per_s", "model_bytes"] {
+        assert!(v[field].as_f64().unwrap() > 0.0, "{field}: {r}");
+    }
+    assert_eq!(v["embed"]["runs"], 3, "{r}");
+    let frames = r["frames"].as_array().unwrap();
+    assert_eq!(
+        frames.len(),
+        8,
+        "YUYV and MJPG to RGB and grey at 640x480 and 1280x720: {r}"
+    );
+    assert!(frames
+        .iter()
+        .any(|f| f["conversion"] == "MJPG -> RGB" && f["width"] == 1280));
+    assert_eq!(r["debug_build"], cfg!(debug_assertions), "{r}");
+}
+
+#[test]
+fn capture_records_a_replay_that_replays_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    let samples = common::root().join("models/build/samples");
+    let obama = common::sample("obama.jpg");
+    let r = stdout_json(&siamedge(&[
+        "capture",
+        "--source",
+        s(&obama),
+        s(&common::sample("biden.jpg")),
+        "--frames",
+        "2",
+        "--out",
+        s(&first),
+        "--json",
+    ]));
+    assert_eq!(
+        (r["frames"].as_u64(), r["format"].as_str()),
+        (Some(2), Some("MJPG")),
+        "{r}"
+    );
+    assert_eq!(
+        fs::read(first.join("frame-000001.jpg")).unwrap(),
+        fs::read(&obama).unwrap(),
+        "JPEG bytes kept as sent"
+    );
+    let r = stdout_json(&siamedge(&[
+        "capture",
+        "--source",
+        s(&first),
+        "--frames",
+        "2",
+        "--out",
+        s(&second),
+        "--json",
+    ]));
+    assert_eq!(r["frames"], 2, "{r}");
+    let e = stderr_of_failure(&siamedge(&[
+        "capture",
+        "--source",
+        s(&first),
+        "--frames",
+        "3",
+        "--out",
+        s(&dir.path().join("third")),
+    ]));
+    assert!(
+        e.contains("replay ended after 2 frames") && e.contains("after 2 of 3 frames"),
+        "{e}"
+    );
+    let e = stderr_of_failure(&siamedge(&[
+        "capture",
+        "--source",
+        s(&samples),
+        "--frames",
+        "1",
+        "--out",
+        s(&first),
+    ]));
+    assert!(e.contains("already holds a recording"), "{e}");
+}
+
+#[test]
+fn hardware_errors_name_the_device() {
+    let e = stderr_of_failure(&siamedge(&[
+        "capture",
+        "--device",
+        "/dev/video-none-such",
+        "--frames",
+        "1",
+        "--out",
+        "/tmp/siamedge-never",
+    ]));
+    assert!(e.contains("no camera at /dev/video-none-such"), "{e}");
+    let e = stderr_of_failure(&siamedge(&[
+        "gpio",
+        "pulse",
+        "--chip",
+        "/dev/gpiochip-none-such",
+        "--line",
+        "17",
+    ]));
+    assert!(e.contains("no GPIO chip at /dev/gpiochip-none-such"), "{e}");
+}
+
+#[test]
+fn model_errors_name_the_file_and_the_fix() {
+    let (a, b) = (common::sample("obama.jpg"), common::sample("obama2.jpg"));
+    let e = stderr_of_failure(&siamedge(&[
+        "compare",
+        s(&a),
+        s(&b),
+        "--models",
+        "/nonexistent-models",
+    ]));
+    assert!(e.contains("/nonexistent-models"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(common::models()).unwrap() {
+        let p = entry.unwrap().path();
+        fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let manifest = dir.path().join("MobileFaceNet.toml");
+    let original = fs::read_to_string(&manifest).unwrap();
+    let sha = original.lines().find(|l| l.starts_with("sha256")).unwrap();
+    let wrong = format!("sha256 = \"{}\"", "0".repeat(64));
+    fs::write(&manifest, original.replace(sha, &wrong)).unwrap();
+    let e = stderr_of_failure(&siamedge(&[
+        "compare",
+        s(&a),
+        s(&b),
+        "--models",
+        s(dir.path()),
+    ]));
+    assert!(
+        e.contains("MobileFaceNet.toml") && e.contains("sha256") && e.contains("fetch.sh"),
+        "{e}"
+    );
+
+    fs::write(&manifest, original.replace("role =", "rol =")).unwrap();
+    let e = stderr_of_failure(&siamedge(&[
+        "compare",
+        s(&a),
+        s(&b),
+        "--models",
+        s(dir.path()),
+    ]));
+    assert!(e.contains("MobileFaceNet.toml") && e.contains("rol"), "{e}");
+
+    fs::write(&manifest, original).unwrap();
+    let e = stderr_of_failure(&siamedge(&[
+        "compare",
+        s(&a),
+        s(&b),
+        "--models",
+        s(dir.path()),
+        "--variant",
+        "int8",
+    ]));
+    assert!(e.contains("MobileFaceNet.int8.onnx"), "{e}");
+}
