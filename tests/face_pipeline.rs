@@ -76,13 +76,108 @@ fn a_blank_image_has_no_face() {
     assert!(det.detect(&img).unwrap().is_empty());
 }
 
+/// Face boxes of the demo photos as the detector finds them (rounded, so the
+/// crops depend on the cropping code alone), and whether to feed them grey.
+const LIVENESS_CASES: [(&str, &str, [f32; 4], bool); 4] = [
+    (
+        "obama-colour",
+        "obama.jpg",
+        [388.0, 91.0, 610.0, 413.0],
+        false,
+    ),
+    (
+        "biden-colour",
+        "biden.jpg",
+        [432.0, 169.0, 713.0, 564.0],
+        false,
+    ),
+    ("obama-grey", "obama.jpg", [388.0, 91.0, 610.0, 413.0], true),
+    (
+        "obama2-grey",
+        "obama2.jpg",
+        [193.0, 223.0, 478.0, 637.0],
+        true,
+    ),
+];
+
+#[derive(serde::Deserialize)]
+struct LivenessReference {
+    cases: Vec<LivenessCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct LivenessCase {
+    case: String,
+    crop_fnv1a64: String,
+    leaves: Vec<f32>,
+    score: f32,
+}
+
+/// The liveness network on real crops matches the LiteRT interpreter on the
+/// same crops (recorded in tests/reference/liveness-litert.json by
+/// tests/reference/liveness_litert.py), and the manifest's cut-off calls the
+/// colour faces live. Grey faces score as the reference scores them.
 #[test]
-fn liveness_scores_a_real_photo() {
+fn liveness_matches_litert_on_real_crops_and_decides_at_the_manifest_cut_off() {
     let models = common::models();
     let mut live = Liveness::load(&models.join("FaceAntiSpoofing.onnx")).unwrap();
-    let mut det = Mtcnn::load(&models, MtcnnConfig::default()).unwrap();
-    let img = image::load(&common::sample("obama.jpg")).unwrap();
-    let face = det.detect(&img).unwrap().remove(0);
-    let score = live.score(&img, face.bbox).unwrap();
-    assert!(score.is_finite() && score >= 0.0, "spoof score {score}");
+    let path = common::root().join("tests/reference/liveness-litert.json");
+    let dump = std::env::var_os("SIAMEDGE_DUMP_LIVENESS_CROPS").map(std::path::PathBuf::from);
+    let reference: LivenessReference = match dump {
+        Some(_) => LivenessReference { cases: Vec::new() },
+        None => serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+    };
+    let mut checked = 0;
+    for (name, photo, bbox, grey) in LIVENESS_CASES {
+        let mut img = image::load(&common::sample(photo)).unwrap();
+        if grey {
+            for px in img.data.chunks_exact_mut(3) {
+                let y = (77 * px[0] as u32 + 150 * px[1] as u32 + 29 * px[2] as u32 + 128) >> 8;
+                px.fill(y as u8);
+            }
+        }
+        let score = live.score(&img, bbox).unwrap();
+        let crop = live.last_crop();
+        if let Some(dir) = &dump {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.rgb")), &crop.data).unwrap();
+            continue;
+        }
+        let r = reference
+            .cases
+            .iter()
+            .find(|c| c.case == name)
+            .unwrap_or_else(|| panic!("{name} is not in {}: re-record it", path.display()));
+        assert_eq!(
+            format!("{:016x}", image::fnv1a64(&crop.data)),
+            r.crop_fnv1a64,
+            "{name}: the crop changed; re-record the reference (see {})",
+            path.display()
+        );
+        let worst = live
+            .last_leaves()
+            .iter()
+            .zip(&r.leaves)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert_eq!(live.last_leaves().len(), r.leaves.len(), "{name}");
+        assert!(worst < 1e-4, "{name}: leaves differ from LiteRT by {worst}");
+        assert!(
+            (score - r.score).abs() < 1e-4,
+            "{name}: {score} vs LiteRT {}",
+            r.score
+        );
+        let spoof = score > live.spoof_above();
+        assert_eq!(
+            spoof,
+            r.score > live.spoof_above(),
+            "{name}: same decision as LiteRT"
+        );
+        if !grey {
+            assert!(!spoof, "{name}: a real colour photo is live ({score})");
+        }
+        eprintln!("{name}: spoof score {score:.4} (LiteRT {:.4})", r.score);
+        checked += 1;
+    }
+    assert!(dump.is_some() || checked == LIVENESS_CASES.len());
 }

@@ -169,6 +169,21 @@ fn run(execution: Execution) -> (Network, Vec<Vec<f32>>) {
 }
 
 #[test]
+fn the_kernel_the_cpu_calls_for_is_chosen() {
+    let chosen = siamedge::model::int8_kernel();
+    eprintln!("int8 kernels on this CPU: {chosen}");
+    if let Some(expected) = std::env::var_os("SIAMEDGE_EXPECT_INT8_KERNEL") {
+        assert_eq!(
+            chosen,
+            expected.to_str().unwrap(),
+            "boards/qemu-test.sh names the CPU's kernel"
+        );
+    }
+    let engine = run(Execution::Auto).0.engine_report();
+    assert!(engine.ends_with(&format!("{chosen} kernels)")), "{engine}");
+}
+
+#[test]
 fn every_integer_step_is_planned() {
     let (net, outs) = run(Execution::Auto);
     assert_eq!(net.engine_name(), "siamedge-int8");

@@ -6,7 +6,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
 models/zoo/fetch.sh
 models/zoo/fetch-samples.sh
-cargo build --quiet -p siamedge
+echo "== building siamedge (the first build compiles tract: about 10 minutes on 2 cores)"
+cargo build -p siamedge
 s=models/build/samples
 for pair in "obama.jpg obama2.jpg" "obama.jpg obama3.jpg" "obama.jpg biden.jpg"; do
   set -- $pair

@@ -49,6 +49,8 @@ mkdir -p "$onnx"
 if [ -n "${SIAMEDGE_QUANTIZE:-}" ]; then
   quantize=("$SIAMEDGE_QUANTIZE")
 else
+  echo "fetch: building siamedge-quantize (a first build compiles tract: about 10 minutes on 2 cores)"
+  cargo build --manifest-path "$here/../../Cargo.toml" -p siamedge-quantize
   quantize=(cargo run --quiet --manifest-path "$here/../../Cargo.toml" -p siamedge-quantize --)
 fi
 for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do

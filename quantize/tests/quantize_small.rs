@@ -554,5 +554,9 @@ fn residual_streams_lose_the_same_channels_everywhere() {
         &embed_all(&recovered.bytes, &probe, &SHAPE).unwrap(),
     )
     .mean;
-    assert!(refit >= plain - 1e-6, "refit {refit} vs plain {plain}");
+    eprintln!("residual pruning: cosine to the unpruned output {plain:.6} without recovery, {refit:.6} with");
+    assert!(
+        1.0 - refit < 0.9 * (1.0 - plain),
+        "recovery must close at least a tenth of the gap to the unpruned output: refit {refit} vs plain {plain}"
+    );
 }

@@ -10,6 +10,9 @@ use siamedge::eval::{calibrate_lfw, FaceModels};
 use siamedge::face::MtcnnConfig;
 use siamedge::model::Manifest;
 
+/// The checkout's folder of model manifests that `models/zoo/fetch.sh` installs.
+const ZOO: &str = "models/zoo";
+
 /// Calibration sets.
 #[derive(Debug, Subcommand)]
 pub enum CalibrateCommand {
@@ -33,9 +36,15 @@ pub struct CalibrateArgs {
     /// Embedding model variant to calibrate: fp32, int8 or pruned-int8.
     #[arg(long, default_value = "fp32")]
     variant: ModelVariant,
-    /// Write the thresholds into the embedding model's manifest (old one kept as .bak).
+    /// Write the thresholds into the embedding model's manifest in --models
+    /// (old one kept as .bak). `models/zoo/fetch.sh` replaces that file from
+    /// models/zoo/, so use --write-zoo to keep them.
     #[arg(long)]
     write: bool,
+    /// Also write them into the checkout's models/zoo/ manifest of the same
+    /// file (the one `models/zoo/fetch.sh` installs); run from the repository root.
+    #[arg(long, requires = "write")]
+    write_zoo: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -90,6 +99,36 @@ pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
             "wrote thresholds into {} (previous manifest kept as .bak)",
             path.display()
         );
+        let zoo = Path::new(ZOO).join(path.file_name().unwrap_or_default());
+        if args.write_zoo {
+            let mut source = Manifest::load(&zoo).with_context(|| {
+                format!(
+                    "--write-zoo needs {} (run from the repository root)",
+                    zoo.display()
+                )
+            })?;
+            if source.sha256 != manifest.sha256 {
+                anyhow::bail!(
+                    "{} describes another file (sha256 {}), not {}; thresholds not written there",
+                    zoo.display(),
+                    source.sha256,
+                    model.display()
+                );
+            }
+            source.thresholds = manifest.thresholds;
+            source.thresholds_calibrated_on = manifest.thresholds_calibrated_on;
+            source.save(&zoo)?;
+            eprintln!(
+                "wrote thresholds into {} (commit it to keep them)",
+                zoo.display()
+            );
+        } else if zoo.is_file() {
+            eprintln!(
+                "note: models/zoo/fetch.sh replaces {} with {}; pass --write-zoo to update that one too",
+                path.display(),
+                zoo.display()
+            );
+        }
     }
     Ok(())
 }

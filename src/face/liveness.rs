@@ -10,24 +10,51 @@ use crate::model::{Model, ModelError};
 #[derive(Debug)]
 pub struct Liveness {
     model: Model,
+    spoof_above: f32,
     crop: RgbImage,
     patch: RgbImage,
     scratch: Vec<f32>,
+    leaves: Vec<f32>,
 }
 
 impl Liveness {
     /// Loads the liveness model at `path` with its manifest.
     pub fn load(path: &Path) -> Result<Liveness, ModelError> {
+        let model = Model::load(path)?;
+        let spoof_above = model
+            .manifest()
+            .spoof_above
+            .ok_or_else(|| ModelError::Manifest {
+                path: crate::model::Manifest::path_for(path),
+                reason: "a liveness model's manifest needs `spoof_above`".into(),
+            })?;
         Ok(Liveness {
-            model: Model::load(path)?,
+            model,
+            spoof_above,
             crop: RgbImage::default(),
             patch: RgbImage::default(),
             scratch: Vec::new(),
+            leaves: Vec::new(),
         })
     }
 
-    /// Spoof score of the face in box `bbox` of `img` (0 = live; the packaged
-    /// app treats scores above 0.2 as a spoof).
+    /// The manifest's cut-off: a score above it is a spoof.
+    pub fn spoof_above(&self) -> f32 {
+        self.spoof_above
+    }
+
+    /// The crop the last [`Liveness::score`] fed the network.
+    pub fn last_crop(&self) -> &RgbImage {
+        &self.crop
+    }
+
+    /// The last run's per-leaf predictions followed by the leaf mask (8 + 8 values).
+    pub fn last_leaves(&self) -> &[f32] {
+        &self.leaves
+    }
+
+    /// Spoof score of the face in box `bbox` of `img` (0 = live; above
+    /// [`Liveness::spoof_above`] = spoof).
     pub fn score(&mut self, img: &RgbImage, bbox: [f32; 4]) -> Result<f32, ModelError> {
         let (w, h) = self.model.image_size().unwrap_or((256, 256));
         debug_assert_eq!(w, h);
@@ -41,6 +68,9 @@ impl Liveness {
         );
         let out = self.model.run_image(&self.crop)?;
         let (pred, mask) = (out.values(0), out.values(1));
+        self.leaves.clear();
+        self.leaves.extend_from_slice(pred);
+        self.leaves.extend_from_slice(mask);
         Ok(pred.iter().zip(mask).map(|(p, m)| p.abs() * m).sum())
     }
 }

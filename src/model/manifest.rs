@@ -159,6 +159,9 @@ pub struct Manifest {
     /// What data the thresholds were calibrated on.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub thresholds_calibrated_on: String,
+    /// Liveness models: a spoof score above this is a presentation attack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoof_above: Option<f32>,
     /// Where the model came from.
     pub provenance: Provenance,
     /// What was done to it.
@@ -237,6 +240,9 @@ impl Manifest {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if self.role == Role::Liveness && !self.spoof_above.is_some_and(f32::is_finite) {
+            return Err("a liveness model's manifest needs `spoof_above`, the score above which a face is a spoof".into());
+        }
         if self.input.shape.len() != 4 {
             return Err(format!(
                 "input.shape must have 4 dimensions, has {:?}",

@@ -11,6 +11,7 @@ mod runner;
 mod tensor_data;
 
 pub use error::ModelError;
+pub use int8::kernel_name as int8_kernel;
 pub use manifest::{
     ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec, Provenance, Role,
     Threshold, Transform,

@@ -242,7 +242,11 @@ impl Network {
     /// `tract (fake quantization: the integer engine declined: ...)`.
     pub fn engine_report(&self) -> String {
         match (&self.engine, &self.int8_declined) {
-            (Engine::Int8(net), _) => format!("siamedge-int8 ({} integer steps)", net.step_count()),
+            (Engine::Int8(net), _) => format!(
+                "siamedge-int8 ({} integer steps, {} kernels)",
+                net.step_count(),
+                super::int8::kernel_name()
+            ),
             (Engine::Tract(_), None) => "tract".into(),
             (Engine::Tract(_), Some(reason)) => {
                 format!("tract (fake quantization: the integer engine declined: {reason})")

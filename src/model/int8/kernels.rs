@@ -124,6 +124,23 @@ impl DenseWeights {
     }
 }
 
+/// The dense kernels this CPU runs: `sdot` (aarch64 with the dot-product
+/// extension), `avx2` (x86_64 with AVX2) or `portable` (plain Rust the
+/// compiler vectorises, e.g. NEON on a Cortex-A72 or A53).
+pub fn kernel_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return "avx2";
+        }
+    }
+    if has_sdot() {
+        "sdot"
+    } else {
+        "portable"
+    }
+}
+
 /// Whether this CPU has `sdot` (the aarch64 dot-product extension).
 fn has_sdot() -> bool {
     #[cfg(target_arch = "aarch64")]

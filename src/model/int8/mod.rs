@@ -7,6 +7,7 @@
 mod kernels;
 mod plan;
 
+pub use kernels::kernel_name;
 use kernels::{add, dense, dense_real, depthwise, im2col, quantize_nchw, Scratch};
 use plan::{ConvKind, ConvStep, ConvWeights, Destination, Plan, Step};
 use tract_onnx::pb::GraphProto;
