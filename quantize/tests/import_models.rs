@@ -161,8 +161,8 @@ fn pnet_runs_at_every_scale_from_one_file() {
         vec![vec![
             Dim::Fixed(1),
             Dim::Fixed(3),
-            Dim::Symbol("h".into()),
-            Dim::Symbol("w".into())
+            Dim::Symbol("w".into()),
+            Dim::Symbol("h".into())
         ]]
     );
     let mut net = Network::load(&onnx, &dims).unwrap();
