@@ -158,6 +158,82 @@ pub struct DeviceConfig {
     pub camera: CameraConfig,
     /// The relay and LED lines.
     pub gpio: GpioConfig,
+    /// The face-unlock daemon and its policy.
+    #[serde(default)]
+    pub unlock: UnlockConfig,
+}
+
+/// What the liveness net's verdict does to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LivenessMode {
+    /// Not run.
+    Off,
+    /// Run and logged; a spoof still counts.
+    Warn,
+    /// A frame the net calls a spoof never counts toward acceptance.
+    Require,
+}
+
+/// The unlock daemon's files and its decision policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct UnlockConfig {
+    /// Folder of the enrolled faces (one file per user).
+    pub gallery: PathBuf,
+    /// Folder of the daemon's state (failed-attempt counts).
+    pub state: PathBuf,
+    /// The daemon's socket.
+    pub socket: PathBuf,
+    /// The audit log (JSON lines).
+    pub audit_log: PathBuf,
+    /// Rotate the audit log when it grows past this many bytes.
+    pub audit_max_bytes: u64,
+    /// Longest attempt, counted from the request (a hung camera counts too).
+    pub timeout_ms: u64,
+    /// Accept when `k` of the last `n` compared frames match.
+    pub k: usize,
+    /// The window of frames `k` counts in.
+    pub n: usize,
+    /// False-accept rate per attempt whose calibrated threshold decides.
+    pub far: f64,
+    /// Smallest face accepted, as its box's shorter side in pixels.
+    pub min_face: f32,
+    /// Smallest sharpness (variance of the Laplacian of the aligned face's luma).
+    pub min_sharpness: f32,
+    /// What a spoof verdict does.
+    pub liveness: LivenessMode,
+    /// Failed attempts before a lockout.
+    pub max_failures: u32,
+    /// The first lockout; each further one doubles it.
+    pub lockout_ms: u64,
+    /// Group whose members may ask for any user (root always may; others only for themselves).
+    pub admin_group: String,
+    /// Pulse the door relay on an accepted face.
+    pub door: bool,
+}
+
+impl Default for UnlockConfig {
+    fn default() -> UnlockConfig {
+        UnlockConfig {
+            gallery: PathBuf::from("/var/lib/siamedge/faces"),
+            state: PathBuf::from("/var/lib/siamedge"),
+            socket: PathBuf::from(siamedge_protocol::DEFAULT_SOCKET),
+            audit_log: PathBuf::from("/var/log/siamedge/audit.jsonl"),
+            audit_max_bytes: 10 << 20,
+            timeout_ms: 4000,
+            k: 2,
+            n: 3,
+            far: 1e-5,
+            min_face: 80.0,
+            min_sharpness: 20.0,
+            liveness: LivenessMode::Warn,
+            max_failures: 5,
+            lockout_ms: 30_000,
+            admin_group: "siamedge".into(),
+            door: false,
+        }
+    }
 }
 
 fn installed_models() -> PathBuf {
@@ -205,6 +281,24 @@ impl DeviceConfig {
             return Err(format!(
                 "gpio.relay-pulse-ms {} is outside 1..=60000",
                 self.gpio.relay_pulse_ms
+            ));
+        }
+        let u = &self.unlock;
+        if u.k == 0 || u.k > u.n || u.n > crate::unlock::MAX_WINDOW {
+            return Err(format!(
+                "unlock.k {} of unlock.n {} must satisfy 1 <= k <= n <= {}",
+                u.k,
+                u.n,
+                crate::unlock::MAX_WINDOW
+            ));
+        }
+        if !(u.far > 0.0 && u.far < 1.0) {
+            return Err(format!("unlock.far {} must be between 0 and 1", u.far));
+        }
+        if u.timeout_ms == 0 || u.timeout_ms > 60_000 {
+            return Err(format!(
+                "unlock.timeout-ms {} is outside 1..=60000",
+                u.timeout_ms
             ));
         }
         if self.gpio.relay_line == self.gpio.led_line {

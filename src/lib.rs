@@ -13,3 +13,4 @@ pub mod image;
 pub mod model;
 pub mod onnx_writer;
 pub mod store;
+pub mod unlock;

@@ -78,6 +78,7 @@ pub fn export(
         embedding_dim: Some(dim),
         thresholds: Vec::new(),
         thresholds_calibrated_on: "not yet calibrated".into(),
+        attempt_thresholds: Vec::new(),
         spoof_above: None,
         provenance: Provenance {
             package: format!("siamedge-models@{}", env!("CARGO_PKG_VERSION")),

@@ -19,6 +19,9 @@ pub enum CalibrateCommand {
     /// LFW people who appear in no View-2 pair: every pair of their images is
     /// scored, and each threshold admits at most its FAR of the impostor pairs.
     Lfw(CalibrateArgs),
+    /// Thresholds per unlock attempt (best of a gallery of enrolled faces),
+    /// on LFW people in no View-2 pair, through the daemon's gate.
+    Unlock(super::unlock_eval::CalibrateUnlockArgs),
 }
 
 /// Arguments of `calibrate lfw`.
@@ -52,7 +55,10 @@ pub struct CalibrateArgs {
 
 /// Runs `calibrate`.
 pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
-    let CalibrateCommand::Lfw(args) = cmd;
+    let args = match cmd {
+        CalibrateCommand::Lfw(args) => args,
+        CalibrateCommand::Unlock(args) => return super::unlock_eval::calibrate(models, args),
+    };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
         "{spinner} embedding {pos}/{len} calibration images [{elapsed_precise}] {wide_bar}",

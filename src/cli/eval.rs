@@ -15,6 +15,9 @@ pub enum EvalCommand {
     /// LFW verification: k-fold accuracy (threshold picked on the other
     /// folds), ROC AUC, TAR at FAR 1e-2 and 1e-3, detector misses.
     Lfw(LfwArgs),
+    /// Face unlock per attempt: galleries of enrolled faces, every image
+    /// through the daemon's gate, FAR and FRR at the policy's threshold.
+    Unlock(super::unlock_eval::EvalUnlockArgs),
 }
 
 /// Arguments of `eval lfw`.
@@ -48,6 +51,7 @@ fn default_threads() -> usize {
 pub fn run(models: &Path, cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Lfw(args) => lfw(models, args),
+        EvalCommand::Unlock(args) => super::unlock_eval::eval(models, args),
     }
 }
 

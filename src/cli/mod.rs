@@ -8,6 +8,8 @@ mod device_config;
 mod eval;
 mod gpio;
 mod info;
+mod unlock;
+mod unlock_eval;
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +52,18 @@ enum Command {
     /// Check the wiring of the door relay and the status LED.
     #[command(subcommand)]
     Gpio(gpio::GpioCommand),
+    /// Enrol a user's face from the camera or from images.
+    Enrol(unlock::EnrolArgs),
+    /// List enrolled users and faces.
+    List(unlock::ListArgs),
+    /// Remove a user's faces (one label, or --all).
+    Remove(unlock::RemoveArgs),
+    /// One unlock attempt with the daemon's policy, without the daemon (exit 1 when not accepted).
+    Verify(unlock::VerifyArgs),
+    /// The face-unlock daemon: answers its socket (PAM module, `status`) until SIGTERM.
+    Unlock(unlock::DaemonArgs),
+    /// Ask the running daemon how it is.
+    Status(unlock::StatusArgs),
 }
 
 impl Cli {
@@ -65,6 +79,12 @@ impl Cli {
             Command::Info(args) => info::run(models, args),
             Command::Capture(args) => capture::run(args),
             Command::Gpio(cmd) => gpio::run(cmd),
+            Command::Enrol(args) => unlock::enrol(explicit, args),
+            Command::List(args) => unlock::list(explicit, args),
+            Command::Remove(args) => unlock::remove(explicit, args),
+            Command::Verify(args) => unlock::verify(explicit, args),
+            Command::Unlock(args) => unlock::daemon(explicit, args),
+            Command::Status(args) => unlock::status(args),
         }
     }
 }

@@ -5,6 +5,7 @@ mod embed_set;
 pub mod lfw;
 pub mod metrics;
 mod plot;
+pub mod unlock;
 mod verification;
 
 pub use calibrate::{

@@ -2,6 +2,7 @@
 
 mod align;
 mod embedder;
+pub mod gallery;
 mod liveness;
 mod mtcnn;
 mod pipeline;

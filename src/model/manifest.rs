@@ -100,6 +100,26 @@ pub struct Threshold {
     pub tar: f64,
 }
 
+/// A threshold for unlock attempts under one rule, at one false-accept rate per attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptThreshold {
+    /// False-accept rate per attempt.
+    pub far: f64,
+    /// Enrolled faces an attempt is compared with (at most).
+    pub gallery: usize,
+    /// Matching frames needed...
+    pub k: usize,
+    /// ...of the last `n`.
+    pub n: usize,
+    /// The cosine threshold.
+    pub value: f32,
+    /// Impostor attempts it was calibrated on.
+    pub impostor_attempts: u64,
+    /// What it was calibrated on.
+    pub calibrated_on: String,
+}
+
 /// Where the model came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,6 +179,11 @@ pub struct Manifest {
     /// What data the thresholds were calibrated on.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub thresholds_calibrated_on: String,
+    /// Thresholds per unlock attempt (best of the enrolled faces, k of n
+    /// frames), calibrated for this file: an attempt's false-accept rate is
+    /// higher than a pair's at the same threshold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_thresholds: Vec<AttemptThreshold>,
     /// Liveness models: a spoof score above this is a presentation attack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoof_above: Option<f32>,
@@ -230,6 +255,13 @@ impl Manifest {
         m.thresholds_calibrated_on = calibrated_on;
         m.transform.tool = tool;
         m
+    }
+
+    /// The attempt threshold calibrated for `far` under the `k`-of-`n` rule, if there is one.
+    pub fn attempt_threshold(&self, far: f64, k: usize, n: usize) -> Option<&AttemptThreshold> {
+        self.attempt_thresholds
+            .iter()
+            .find(|t| (t.far - far).abs() <= far * 1e-6 && t.k == k && t.n == n)
     }
 
     /// The threshold calibrated for false-accept rate `far`, if there is one.

@@ -13,8 +13,8 @@ mod tensor_data;
 pub use error::ModelError;
 pub use int8::kernel_name as int8_kernel;
 pub use manifest::{
-    ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec, Provenance, Role,
-    Threshold, Transform,
+    AttemptThreshold, ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec,
+    Provenance, Role, Threshold, Transform,
 };
 pub use network::{Dim, Execution, Network, NetworkOutputs};
 pub use preprocess::fill_input;

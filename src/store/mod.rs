@@ -3,6 +3,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Why a file could not be written safely.
@@ -24,6 +25,17 @@ pub fn backup_path(path: &Path) -> PathBuf {
 
 /// Atomically replaces `path` with `bytes`; an existing file is kept as `NAME.bak`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// Like [`write_atomic`] for private data (biometric templates, lockout
+/// state): the file and its backup are readable by the owner only (0600)
+/// from the moment they exist.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     let err = |error| WriteError {
         path: path.to_path_buf(),
         error,
@@ -32,7 +44,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     tmp_name.push(format!(".tmp{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let written = (|| {
-        let mut f = File::create(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
         f.sync_all()
     })();
@@ -66,6 +84,18 @@ mod tests {
         assert_eq!(fs::read(backup_path(&p)).unwrap(), b"one");
         let leftovers = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 2, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn private_files_and_their_backups_are_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("alice.json");
+        write_private(&p, b"one").unwrap();
+        write_private(&p, b"two").unwrap();
+        for f in [p.clone(), backup_path(&p)] {
+            let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
     }
 
     #[test]
