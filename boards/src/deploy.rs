@@ -65,7 +65,26 @@ pub fn install_into_rootfs(bundle: &Bundle, rootfs: &Path) -> Result<InstallRepo
             report.written.push(dest);
         }
     }
+    enable_unit(rootfs)?;
     Ok(report)
+}
+
+/// Enables the unit in `rootfs` as `systemctl enable` would: a link in
+/// multi-user.target.wants to the installed unit.
+fn enable_unit(rootfs: &Path) -> Result<(), BoardError> {
+    let link = rootfs.join(layout::UNIT_WANTS.trim_start_matches('/'));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| BoardError::Io { path, error }
+    };
+    if let Some(parent) = link.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    if std::fs::read_link(&link).is_ok_and(|t| t == Path::new(layout::UNIT)) {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(layout::UNIT, &link).map_err(io(&link))
 }
 
 /// The commands that copy a staged root filesystem to `host` and reload
@@ -92,7 +111,7 @@ pub fn ssh_commands(stage: &Path, host: &str) -> Vec<Vec<String>> {
         vec![
             "ssh".into(),
             host.into(),
-            "systemctl daemon-reload && udevadm control --reload-rules && udevadm trigger".into(),
+            "systemctl daemon-reload && udevadm control --reload-rules && udevadm trigger && systemctl enable siamedge.service && systemctl restart siamedge.service".into(),
         ],
     ]
 }

@@ -17,8 +17,16 @@ pub const UDEV_RULE: &str = "/etc/udev/rules.d/60-siamedge.rules";
 /// The models folder (the runtime's configuration default).
 pub const MODELS: &str = INSTALLED_MODELS;
 
+/// Where `systemctl enable` links the unit (the bundle is installed enabled).
+pub const UNIT_WANTS: &str = "/etc/systemd/system/multi-user.target.wants/siamedge.service";
+
 /// The systemd unit that starts the face-unlock daemon with the installed
-/// binary, configuration and models.
+/// binary, configuration and models. It runs as root, as fprintd does (the
+/// gallery is root's, 0600 in a 0700 folder), confined by systemd: read-only
+/// system, its own state, runtime (socket) and log folders, the camera and
+/// the GPIO chip as its only devices, AF_UNIX only. After any stop, a crash
+/// or SIGKILL included, `gpio off` drives the relay to its off level again,
+/// since a released line can keep its last level on a Raspberry Pi.
 pub fn systemd_unit(board: &Board) -> String {
     let d = &board.device;
     format!(
@@ -31,15 +39,36 @@ ConditionPathExists={CONFIG}\n\
 [Service]\n\
 Type=simple\n\
 ExecStart={BINARY} --models {models} unlock --config {CONFIG}\n\
-DynamicUser=yes\n\
-SupplementaryGroups=video gpio\n\
-StateDirectory=siamedge\n\
+ExecStopPost={BINARY} gpio off --config {CONFIG}\n\
+StateDirectory=siamedge siamedge/faces\n\
+StateDirectoryMode=0700\n\
+RuntimeDirectory=siamedge\n\
+RuntimeDirectoryMode=0755\n\
+LogsDirectory=siamedge\n\
+LogsDirectoryMode=0700\n\
+UMask=0077\n\
 DevicePolicy=closed\n\
 DeviceAllow={camera} rw\n\
 DeviceAllow={chip} rw\n\
 ProtectSystem=strict\n\
 ProtectHome=yes\n\
+PrivateTmp=yes\n\
+PrivateNetwork=yes\n\
 NoNewPrivileges=yes\n\
+RestrictAddressFamilies=AF_UNIX\n\
+SystemCallFilter=@system-service\n\
+SystemCallArchitectures=native\n\
+MemoryDenyWriteExecute=yes\n\
+ProtectKernelTunables=yes\n\
+ProtectKernelModules=yes\n\
+ProtectKernelLogs=yes\n\
+ProtectControlGroups=yes\n\
+ProtectClock=yes\n\
+ProtectHostname=yes\n\
+RestrictNamespaces=yes\n\
+RestrictRealtime=yes\n\
+LockPersonality=yes\n\
+CapabilityBoundingSet=\n\
 Restart=on-failure\n\
 RestartSec=2\n\
 \n\

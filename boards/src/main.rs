@@ -187,7 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         kept.display()
                     );
                 }
-                println!("the unit is installed but not enabled: the face-unlock daemon it starts (`siamedge unlock`) is not written yet");
+                println!("the unit siamedge.service is enabled: the daemon starts at the next boot (enrol faces with `sudo siamedge enrol USER`)");
             } else if let Some(host) = &args.ssh {
                 deploy::install_over_ssh(&bundle, host, args.dry_run)?;
             }

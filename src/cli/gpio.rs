@@ -19,6 +19,17 @@ pub enum GpioCommand {
     Pulse(PulseArgs),
     /// Play an LED pattern: accepted, rejected or busy.
     Led(LedArgs),
+    /// Drive the relay to its off level and the LED dark, then release them
+    /// (the unit runs it after the daemon stops, even after a SIGKILL).
+    Off(OffArgs),
+}
+
+/// Arguments of `gpio off`.
+#[derive(Debug, Args)]
+pub struct OffArgs {
+    /// Device configuration naming the chip and lines (else /etc/siamedge/siamedge.toml).
+    #[arg(long, env = "SIAMEDGE_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 /// Which line, with the device configuration's `[gpio]` as defaults.
@@ -64,7 +75,20 @@ pub fn run(cmd: GpioCommand) -> anyhow::Result<()> {
     match cmd {
         GpioCommand::Pulse(args) => pulse(args),
         GpioCommand::Led(args) => led(args),
+        GpioCommand::Off(args) => off(args),
     }
+}
+
+fn off(args: OffArgs) -> anyhow::Result<()> {
+    let g = load_defaults(args.config.as_deref())?
+        .context("no device configuration names the relay: pass --config")?
+        .gpio;
+    let relay = open_output_line(&g.chip, g.relay_line, g.relay_active_low)?;
+    let polarity = if g.relay_active_low { Polarity::ActiveLow } else { Polarity::ActiveHigh };
+    drop(Relay::new(relay, polarity).map_err(|e| anyhow::anyhow!("{e}"))?);
+    drop(Led::new(open_output_line(&g.chip, g.led_line, false)?).map_err(|e| anyhow::anyhow!("{e}"))?);
+    eprintln!("gpio: relay on {} line {} off, LED line {} dark", g.chip.display(), g.relay_line, g.led_line);
+    Ok(())
 }
 
 fn gpio_defaults(line: &LineArgs) -> anyhow::Result<Option<GpioConfig>> {
