@@ -84,10 +84,22 @@ fn off(args: OffArgs) -> anyhow::Result<()> {
         .context("no device configuration names the relay: pass --config")?
         .gpio;
     let relay = open_output_line(&g.chip, g.relay_line, g.relay_active_low)?;
-    let polarity = if g.relay_active_low { Polarity::ActiveLow } else { Polarity::ActiveHigh };
+    let polarity = if g.relay_active_low {
+        Polarity::ActiveLow
+    } else {
+        Polarity::ActiveHigh
+    };
     drop(Relay::new(relay, polarity).map_err(|e| anyhow::anyhow!("{e}"))?);
-    drop(Led::new(open_output_line(&g.chip, g.led_line, false)?).map_err(|e| anyhow::anyhow!("{e}"))?);
-    eprintln!("gpio: relay on {} line {} off, LED line {} dark", g.chip.display(), g.relay_line, g.led_line);
+    drop(
+        Led::new(open_output_line(&g.chip, g.led_line, false)?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    eprintln!(
+        "gpio: relay on {} line {} off, LED line {} dark",
+        g.chip.display(),
+        g.relay_line,
+        g.led_line
+    );
     Ok(())
 }
 

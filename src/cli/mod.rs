@@ -64,6 +64,8 @@ enum Command {
     Unlock(unlock::DaemonArgs),
     /// Ask the running daemon how it is.
     Status(unlock::StatusArgs),
+    /// Authenticate a user through the running daemon, as the PAM module does (exit 1 unless accepted).
+    Ask(unlock::AskArgs),
 }
 
 impl Cli {
@@ -85,6 +87,7 @@ impl Cli {
             Command::Verify(args) => unlock::verify(explicit, args),
             Command::Unlock(args) => unlock::daemon(explicit, args),
             Command::Status(args) => unlock::status(args),
+            Command::Ask(args) => unlock::ask_daemon(args),
         }
     }
 }

@@ -648,6 +648,54 @@ pub fn daemon(models: Option<&Path>, a: DaemonArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Arguments of `ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The user to authenticate.
+    user: String,
+    /// Longest attempt, in milliseconds.
+    #[arg(long, default_value_t = 4000)]
+    timeout_ms: u64,
+    #[command(flatten)]
+    status: StatusArgs,
+}
+
+/// Runs `ask`: one authentication through the daemon, as the PAM module does
+/// (exit 0 only when accepted); prints the daemon's answer.
+pub fn ask_daemon(a: AskArgs) -> anyhow::Result<()> {
+    let device = load_defaults(a.status.config.as_deref())?;
+    let socket = a.status.socket.clone().unwrap_or_else(|| {
+        device
+            .map(|d| d.unlock.socket)
+            .unwrap_or_else(|| UnlockConfig::default().socket)
+    });
+    let request = Request::Authenticate {
+        user: a.user.clone(),
+        timeout_ms: a.timeout_ms,
+        service: Some("siamedge-ask".into()),
+    };
+    let r = ask(
+        &socket,
+        &request,
+        Duration::from_millis(a.timeout_ms) + Duration::from_secs(2),
+    )
+    .with_context(|| {
+        format!(
+            "no answer on {} (is `siamedge unlock` running?)",
+            socket.display()
+        )
+    })?;
+    if a.status.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("{}: {:?} — {} ({} ms)", a.user, r.result, r.message, r.ms);
+    }
+    if r.result != siamedge_protocol::Outcome::Accepted {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// Runs `status`.
 pub fn status(a: StatusArgs) -> anyhow::Result<()> {
     let device = load_defaults(a.config.as_deref())?;

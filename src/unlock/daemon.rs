@@ -221,8 +221,10 @@ impl Worker {
             let report = self.attempt(&job, shared);
             let outcome = report.outcome;
             let _ = job.reply.send(report);
-            (self.signal)(outcome);
+            // The next request may queue while the relay and LED play: it
+            // waits in the channel, its deadline counting from its request.
             shared.busy.store(false, Ordering::SeqCst);
+            (self.signal)(outcome);
         }
     }
 

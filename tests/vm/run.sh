@@ -38,7 +38,7 @@ modinfo -k "$kver" v4l2loopback >/dev/null 2>&1 || dkms autoinstall -k "$kver"
 
 # --- Our builds, cached in target/vm/ and redone when a source is newer.
 mkdir -p "$cache/bin"
-for tool in v4l2-writer v4l2-ctl-disconnect; do
+for tool in v4l2-writer v4l2-mjpeg-writer v4l2-ctl-disconnect; do
   if [ ! -x "$cache/bin/$tool" ] || [ "$src/$tool.c" -nt "$cache/bin/$tool" ]; then
     gcc -static -O2 -Wall -Wextra -o "$cache/bin/$tool" "$src/$tool.c"
   fi
@@ -76,6 +76,24 @@ for mod in v4l2loopback vivid; do
   done
 done
 cp "$gpio_build/gpio_rec.ko" "$root/mods/"
+# The face-unlock check: the detector and embedder, a photo for the camera,
+# and galleries enrolled here (native speed; the same model files, so the
+# VM's daemon accepts them): obama from two photos, biden from one.
+models=models/build/onnx
+if [ -f "$models/MobileFaceNet.onnx" ] && [ -f models/build/samples/obama2.jpg ]; then
+  mkdir -p "$root/models" "$root/samples"
+  for m in pnet rnet onet MobileFaceNet; do cp "$models/$m.onnx" "$models/$m.toml" "$root/models/"; done
+  cp models/build/samples/obama2.jpg "$root/samples/"
+  enrol_config=$cache/enrol.toml
+  printf '%s\n' 'variant = "fp32"' 'threads = 1' "models = \"$PWD/$models\"" '[camera]' 'device = "/dev/null"' \
+    'format = "MJPG"' 'width = 640' 'height = 480' '[gpio]' 'chip = "/dev/null"' 'relay-line = 5' 'led-line = 6' \
+    '[unlock]' 'liveness = "off"' >"$enrol_config"
+  s=models/build/samples
+  "$bin" enrol obama --config "$enrol_config" --gallery "$root/faces" --frames 2 --source "$s/obama.jpg" "$s/obama3.jpg" 2>/dev/null
+  "$bin" enrol biden --config "$enrol_config" --gallery "$root/faces" --frames 1 --source "$s/biden.jpg" 2>/dev/null
+else
+  echo "vm: no models in $models (run models/zoo/fetch.sh and fetch-samples.sh): the unlock check will fail"
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$cache/initramfs.cpio"
 
 # --- Boot. The console goes to the terminal and to target/vm/console.log.
