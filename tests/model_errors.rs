@@ -86,6 +86,11 @@ fn saving_a_manifest_keeps_a_backup_and_round_trips() {
 fn a_detector_file_loaded_as_the_embedder_is_refused_by_its_role() {
     let dir = tempfile::tempdir().unwrap();
     let onnx = copy_model(dir.path(), "rnet");
-    let e = siamedge::face::Embedder::load(&onnx).unwrap_err().to_string();
-    assert!(e.contains("rnet.toml") && e.contains("not face-embed"), "{e}");
+    let e = siamedge::face::Embedder::load(&onnx)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("rnet.toml") && e.contains("not face-embed"),
+        "{e}"
+    );
 }

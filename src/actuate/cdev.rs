@@ -9,7 +9,7 @@ use embedded_hal::digital::{ErrorType, OutputPin};
 use linux_embedded_hal::gpio_cdev::{Chip, LineRequestFlags};
 use linux_embedded_hal::{CdevPin, CdevPinError};
 
-use super::SafeLineGuard;
+use super::{Led, Polarity, Relay, SafeLineGuard};
 
 /// The consumer label siamedge's lines carry (`gpioinfo`, `/sys/kernel/debug/gpio`).
 pub const CONSUMER: &str = "siamedge";
@@ -159,6 +159,35 @@ pub fn open_output_line(chip: &Path, line: u32, safe_high: bool) -> Result<Outpu
         SafeLineGuard::register(handle.as_raw_fd(), safe_high).ok_or(GpioError::TooManyLines)?;
     let pin = CdevPin::new(handle).map_err(|e| other(e.to_string()))?;
     Ok(OutputLine { pin, _safe: safe })
+}
+
+/// The door relay on `chip` line `line`, requested at its off level
+/// (high for an active-low board) and driven off.
+pub fn open_relay(
+    chip: &Path,
+    line: u32,
+    active_low: bool,
+) -> Result<Relay<OutputLine>, GpioError> {
+    let pin = open_output_line(chip, line, active_low)?;
+    let polarity = if active_low {
+        Polarity::ActiveLow
+    } else {
+        Polarity::ActiveHigh
+    };
+    Relay::new(pin, polarity).map_err(|e| GpioError::Other {
+        chip: chip.to_path_buf(),
+        line,
+        reason: e.to_string(),
+    })
+}
+
+/// The status LED on `chip` line `line`, dark.
+pub fn open_led(chip: &Path, line: u32) -> Result<Led<OutputLine>, GpioError> {
+    Led::new(open_output_line(chip, line, false)?).map_err(|e| GpioError::Other {
+        chip: chip.to_path_buf(),
+        line,
+        reason: e.to_string(),
+    })
 }
 
 /// The errno inside a gpio-cdev error, when it carries one.

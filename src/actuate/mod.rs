@@ -8,7 +8,7 @@ mod led;
 mod relay;
 mod safety;
 
-pub use cdev::{open_output_line, GpioError, OutputLine};
+pub use cdev::{open_led, open_output_line, open_relay, GpioError, OutputLine};
 pub use led::{Led, LedError, LedPattern};
 pub use relay::{Polarity, Relay, RelayError};
 pub use safety::{install_shutdown_handlers, request_shutdown, shutdown_requested, SafeLineGuard};

@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use siamedge::actuate::{
-    install_shutdown_handlers, open_output_line, Led, LedPattern, Polarity, Relay, RelayError,
-};
+use siamedge::actuate::{install_shutdown_handlers, open_led, open_relay, LedPattern, RelayError};
 use siamedge::config::GpioConfig;
 
 use super::device_config::load_defaults;
@@ -83,17 +81,8 @@ fn off(args: OffArgs) -> anyhow::Result<()> {
     let g = load_defaults(args.config.as_deref())?
         .context("no device configuration names the relay: pass --config")?
         .gpio;
-    let relay = open_output_line(&g.chip, g.relay_line, g.relay_active_low)?;
-    let polarity = if g.relay_active_low {
-        Polarity::ActiveLow
-    } else {
-        Polarity::ActiveHigh
-    };
-    drop(Relay::new(relay, polarity).map_err(|e| anyhow::anyhow!("{e}"))?);
-    drop(
-        Led::new(open_output_line(&g.chip, g.led_line, false)?)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    drop(open_relay(&g.chip, g.relay_line, g.relay_active_low)?);
+    drop(open_led(&g.chip, g.led_line)?);
     eprintln!(
         "gpio: relay on {} line {} off, LED line {} dark",
         g.chip.display(),
@@ -120,13 +109,7 @@ fn pulse(args: PulseArgs) -> anyhow::Result<()> {
         .or(defaults.as_ref().map(|g| g.relay_pulse_ms))
         .unwrap_or(500);
     let active_low = args.active_low || defaults.as_ref().is_some_and(|g| g.relay_active_low);
-    let polarity = if active_low {
-        Polarity::ActiveLow
-    } else {
-        Polarity::ActiveHigh
-    };
-    let pin = open_output_line(&chip, line, active_low)?;
-    let mut relay = Relay::new(pin, polarity).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut relay = open_relay(&chip, line, active_low)?;
     eprintln!(
         "gpio: relay on {} line {line} ({}) energised for {ms} ms",
         chip.display(),
@@ -165,8 +148,7 @@ fn led(args: LedArgs) -> anyhow::Result<()> {
         "rejected" => LedPattern::Rejected,
         _ => LedPattern::Busy,
     };
-    let mut led =
-        Led::new(open_output_line(&chip, line, false)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut led = open_led(&chip, line)?;
     led.show(pattern).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "gpio: played {} on {} line {line}",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
-use siamedge::actuate::{install_shutdown_handlers, open_output_line, Led, Polarity, Relay};
+use siamedge::actuate::{install_shutdown_handlers, open_led, open_relay};
 use siamedge::capture::{CameraSettings, FrameSource, ImageReplay, V4l2Camera};
 use siamedge::config::{DeviceConfig, LivenessMode, ModelVariant, UnlockConfig};
 use siamedge::distance::cosine;
@@ -592,18 +592,11 @@ pub fn daemon(models: Option<&Path>, a: DaemonArgs) -> anyhow::Result<()> {
         (Some(d), false) => {
             let g = &d.gpio;
             let relay = if u.door {
-                let pin = open_output_line(&g.chip, g.relay_line, g.relay_active_low)?;
-                let polarity = if g.relay_active_low {
-                    Polarity::ActiveLow
-                } else {
-                    Polarity::ActiveHigh
-                };
-                Some(Relay::new(pin, polarity).map_err(|e| anyhow::anyhow!("{e}"))?)
+                Some(open_relay(&g.chip, g.relay_line, g.relay_active_low)?)
             } else {
                 None
             };
-            let led = Led::new(open_output_line(&g.chip, g.led_line, false)?)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let led = open_led(&g.chip, g.led_line)?;
             door_signal(relay, Some(led), Duration::from_millis(g.relay_pulse_ms))
         }
         _ => door_signal::<siamedge::actuate::OutputLine, siamedge::actuate::OutputLine>(

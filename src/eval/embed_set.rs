@@ -119,16 +119,38 @@ fn per_image<T: Send>(
     tick: &(dyn Fn() + Sync),
     job: impl Fn(&mut FacePipeline, &Path) -> Result<T, EmbedSetError> + Sync,
 ) -> Result<Vec<T>, EmbedSetError> {
+    parallel_map(
+        paths.len(),
+        threads,
+        || {
+            FacePipeline::load_variant(models.dir, models.variant, models.detector)
+                .map_err(EmbedSetError::from)
+        },
+        |pipeline, i| job(pipeline, &paths[i]),
+        tick,
+    )
+}
+
+/// `job(state, i)` for every `i` in `0..len`, results in index order, by
+/// `threads` workers that each make their own state (models) with `init`;
+/// `tick` is called after each item.
+pub(crate) fn parallel_map<S, T: Send, E: Send>(
+    len: usize,
+    threads: usize,
+    init: impl Fn() -> Result<S, E> + Sync,
+    job: impl Fn(&mut S, usize) -> Result<T, E> + Sync,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<T>, E> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..paths.len()).map(|_| None).collect());
-    let worker = || -> Result<(), EmbedSetError> {
-        let mut pipeline = FacePipeline::load_variant(models.dir, models.variant, models.detector)?;
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..len).map(|_| None).collect());
+    let worker = || -> Result<(), E> {
+        let mut state = init()?;
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= paths.len() {
+            if i >= len {
                 return Ok(());
             }
-            let out = job(&mut pipeline, &paths[i])?;
+            let out = job(&mut state, i)?;
             results.lock().expect("no worker panics holding the lock")[i] = Some(out);
             tick();
         }
@@ -137,7 +159,7 @@ fn per_image<T: Send>(
         let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(worker)).collect();
         handles
             .into_iter()
-            .try_for_each(|h| h.join().expect("face pipeline worker panicked"))
+            .try_for_each(|h| h.join().expect("a worker panicked"))
     })?;
     Ok(results
         .into_inner()

@@ -12,8 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -45,57 +43,44 @@ pub fn gated_embeddings(
     threads: usize,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<GatedImage>, EvalError> {
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<GatedImage>>> = Mutex::new(vec![None; images.len()]);
     let gate = FrameGate {
         liveness: LivenessMode::Off,
         ..gate
     };
-    let worker = || -> Result<(), EvalError> {
-        let mut rec = Recogniser::load(models, variant, LivenessMode::Off)?;
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some((person, path)) = images.get(i) else {
-                return Ok(());
-            };
+    super::embed_set::parallel_map(
+        images.len(),
+        threads,
+        || Recogniser::load(models, variant, LivenessMode::Off).map_err(EvalError::from),
+        |rec, i| {
+            let (person, path) = &images[i];
             let img = image::load(path).map_err(crate::eval::EmbedSetError::from)?;
             let verdict = rec.examine(&img, &gate)?;
             let embedding =
                 matches!(verdict, FrameVerdict::Embedded { .. }).then(|| rec.embedding().to_vec());
             let name = format!("{verdict:?}");
-            let verdict = name
-                .split(['(', ' ', '{'])
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            out.lock().expect("no worker panics holding the lock")[i] = Some(GatedImage {
+            Ok(GatedImage {
                 person: *person,
                 embedding,
-                verdict,
-            });
-            tick();
-        }
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(worker)).collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("unlock evaluation worker panicked"))
-    })?;
-    Ok(out
-        .into_inner()
-        .expect("workers finished")
-        .into_iter()
-        .map(|g| g.expect("every image was processed"))
-        .collect())
+                verdict: name
+                    .split(['(', ' ', '{'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+        },
+        tick,
+    )
 }
+
+/// Images with the index of the person they show.
+pub type PersonImages = Vec<(usize, PathBuf)>;
 
 /// The people of a folder with one sub-folder of images per person, in
 /// name order; other files are skipped. With `exclude`, those people are left out.
 pub fn people_images(
     dir: &Path,
     exclude: &[PathBuf],
-) -> Result<(Vec<String>, Vec<(usize, PathBuf)>), EvalError> {
+) -> Result<(Vec<String>, PersonImages), EvalError> {
     let list = |p: &Path| -> Result<Vec<PathBuf>, EvalError> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(p)
             .map_err(|error| EvalError::List {

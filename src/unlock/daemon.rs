@@ -338,7 +338,7 @@ fn answer(
         }
         Request::Enrolled { user } => {
             let r = match check_user(&user, peer, shared) {
-                Err(r) => r,
+                Err(r) => *r,
                 Ok(()) => {
                     let mut r = Response::new(Outcome::Ok, "");
                     let has = shared
@@ -360,7 +360,7 @@ fn answer(
             service,
         } => {
             let r = match check_user(&user, peer, shared) {
-                Err(r) => r,
+                Err(r) => *r,
                 Ok(()) => authenticate(&user, Duration::from_millis(timeout_ms), shared, started),
             };
             ("authenticate".into(), Some(user), service, r)
@@ -368,18 +368,21 @@ fn answer(
     }
 }
 
-fn check_user(user: &str, peer: &Peer, shared: &Shared) -> Result<(), Response> {
+fn check_user(user: &str, peer: &Peer, shared: &Shared) -> Result<(), Box<Response>> {
     if !valid_user(user) {
-        return Err(Response::new(Outcome::Invalid, "not a valid user name"));
+        return Err(Box::new(Response::new(
+            Outcome::Invalid,
+            "not a valid user name",
+        )));
     }
     if !peer.may_ask_for(user, &shared.admin_group) {
-        return Err(Response::new(
+        return Err(Box::new(Response::new(
             Outcome::Denied,
             format!(
                 "uid {} may only ask for itself (root and group {:?} may ask for anyone)",
                 peer.uid, shared.admin_group
             ),
-        ));
+        )));
     }
     Ok(())
 }
