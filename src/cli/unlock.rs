@@ -91,7 +91,13 @@ impl Setup {
     }
 
     fn recogniser(&self) -> anyhow::Result<Recogniser> {
-        Recogniser::load(&self.models, self.variant, self.unlock.liveness).with_context(|| {
+        Recogniser::load(
+            &self.models,
+            self.variant,
+            self.unlock.liveness,
+            self.unlock.min_face,
+        )
+        .with_context(|| {
             format!(
                 "loading the face models (variant {}) from {}",
                 self.variant.name(),

@@ -56,15 +56,22 @@ pub struct FrameGate {
 }
 
 impl Recogniser {
-    /// Loads the detector and the embedder of `variant` from `models`, and the
-    /// liveness net unless `liveness` is off.
+    /// Loads the detector (its pyramid starting at the smallest face the
+    /// gate accepts, less a margin: smaller faces would be refused anyway),
+    /// the embedder of `variant` from `models`, and the liveness net unless
+    /// `liveness` is off.
     pub fn load(
         models: &Path,
         variant: ModelVariant,
         liveness: LivenessMode,
+        min_face: f32,
     ) -> Result<Recogniser, ModelError> {
+        let detector = MtcnnConfig {
+            min_face: (min_face * 0.75).max(MtcnnConfig::default().min_face),
+            ..MtcnnConfig::default()
+        };
         Ok(Recogniser {
-            detector: Mtcnn::load(models, MtcnnConfig::default())?,
+            detector: Mtcnn::load(models, detector)?,
             embedder: Embedder::load_with(
                 &models.join(variant.embedder_file()),
                 variant.execution(),
