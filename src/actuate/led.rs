@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use embedded_hal::digital::OutputPin;
 
-use crate::capture::sleep_unless_shutdown;
+use super::sleep_unless_shutdown;
 
 /// What the LED tells a person at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

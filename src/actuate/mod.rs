@@ -11,6 +11,7 @@ mod safety;
 pub use cdev::{open_led, open_output_line, open_relay, GpioError, OutputLine};
 pub use led::{Led, LedError, LedPattern};
 pub use relay::{Polarity, Relay, RelayError};
+pub(crate) use safety::sleep_unless_shutdown;
 pub use safety::{install_shutdown_handlers, request_shutdown, shutdown_requested, SafeLineGuard};
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use embedded_hal::digital::OutputPin;
 
 use super::shutdown_requested;
-use crate::capture::sleep_unless_shutdown;
+use super::sleep_unless_shutdown;
 
 /// Which pin level energises the relay coil.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,18 @@ pub fn shutdown_requested() -> bool {
     SHUTDOWN.load(Ordering::SeqCst)
 }
 
+/// Sleeps `duration`, or less when a shutdown was requested (SIGTERM, SIGINT).
+pub(crate) fn sleep_unless_shutdown(duration: std::time::Duration) {
+    let end = std::time::Instant::now() + duration;
+    while !shutdown_requested() {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+    }
+}
+
 /// Asks every wait to stop, as a signal would (for tests and the daemon's own exit).
 pub fn request_shutdown() {
     SHUTDOWN.store(true, Ordering::SeqCst);

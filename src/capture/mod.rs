@@ -7,8 +7,6 @@ mod record;
 mod replay;
 pub mod v4l2;
 
-use std::time::Duration;
-
 pub use error::CaptureError;
 pub use record::{FrameRecord, Recorder, Recording, RECORDING_INDEX};
 pub use replay::ImageReplay;
@@ -25,16 +23,4 @@ pub trait FrameSource {
 
     /// A short description for logs and reports, e.g. `/dev/video0 YUYV 640x480`.
     fn describe(&self) -> String;
-}
-
-/// Sleeps `duration`, or less when a shutdown was requested (SIGTERM, SIGINT).
-pub(crate) fn sleep_unless_shutdown(duration: Duration) {
-    let end = std::time::Instant::now() + duration;
-    while !crate::actuate::shutdown_requested() {
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(20)));
-    }
 }

@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::record::{Recording, RECORDING_INDEX};
-use super::{sleep_unless_shutdown, CaptureError, FrameSource};
+use super::{CaptureError, FrameSource};
+use crate::actuate::sleep_unless_shutdown;
 use crate::image::{self, FrameInfo, ImageError, MjpegDecoder, PixelFormat};
-
-/// The image files a replay reads, by extension.
-const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "pgm", "ppm"];
 
 /// Frames read from image files. JPEG files are delivered as MJPEG frames
 /// (their bytes unchanged, as a camera sends them), binary PGM as GREY, and
@@ -137,11 +135,7 @@ fn folder_images(dir: &Path) -> Result<Vec<PathBuf>, CaptureError> {
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        })
+        .filter(|p| image::is_image_file(p))
         .collect();
     files.sort();
     Ok(files)

@@ -214,21 +214,10 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
 /// Opens the camera from the flags, with the device configuration's camera as defaults.
 fn open_camera(args: &CaptureArgs) -> anyhow::Result<V4l2Camera> {
     let defaults = load_defaults(args.config.as_deref())?;
-    let mut s = match &defaults {
-        Some(c) => CameraSettings::from_config(&c.camera),
-        None => CameraSettings {
-            device: PathBuf::from("/dev/video0"),
-            format: PixelFormat::Mjpeg,
-            width: 640,
-            height: 480,
-            fps: None,
-            buffers: 4,
-            settle_frames: 3,
-            timeout: std::time::Duration::from_millis(2000),
-            exposure: None,
-            brightness: None,
-        },
-    };
+    let mut s = defaults
+        .as_ref()
+        .map(|c| CameraSettings::from_config(&c.camera))
+        .unwrap_or_default();
     if let Some(d) = &args.device {
         s.device = d.clone();
     }

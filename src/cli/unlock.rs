@@ -16,7 +16,8 @@ use siamedge::image::{FrameConverter, RgbImage};
 use siamedge::model::Manifest;
 use siamedge::unlock::daemon::{door_signal, serve, DaemonParts, SourceFactory};
 use siamedge::unlock::{
-    run_attempt, AttemptBuffers, AuditLog, FrameGate, FrameVerdict, Lockout, Policy, Recogniser,
+    policy_threshold, run_attempt, AttemptBuffers, AuditLog, FrameGate, FrameVerdict, Lockout,
+    Policy, PolicyThreshold, Recogniser,
 };
 use siamedge_protocol::{ask, Request};
 
@@ -111,36 +112,20 @@ impl Setup {
         source_factory(self, looped)().map_err(anyhow::Error::from)
     }
 
-    /// The attempt threshold for this embedder, policy and FAR, and where it comes from.
-    fn threshold(&self, manifest: &Manifest) -> anyhow::Result<(f32, usize, String)> {
+    /// The attempt threshold for this embedder, policy and FAR; warns when
+    /// only a pair threshold stands in.
+    fn threshold(&self, manifest: &Manifest) -> anyhow::Result<PolicyThreshold> {
         let u = &self.unlock;
-        if let Some(t) = manifest.attempt_threshold(u.far, u.k, u.n) {
-            return Ok((
-                t.value,
-                t.gallery,
-                format!(
-                    "attempt threshold at FAR {:e} for {} of {} frames and galleries of {} ({})",
-                    t.far, t.k, t.n, t.gallery, t.calibrated_on
-                ),
-            ));
+        let t = policy_threshold(manifest, u.far, u.k, u.n).context(
+            "the embedding model's manifest has no thresholds: calibrate it (`siamedge calibrate unlock`)",
+        )?;
+        if !t.calibrated {
+            eprintln!(
+                "siamedge: warning: no attempt threshold for FAR {:e}, {} of {} frames in the embedder's manifest; using its {} {:.4}. Calibrate with `siamedge calibrate unlock --data DIR --write`",
+                u.far, u.k, u.n, t.source, t.value
+            );
         }
-        let strictest = manifest
-            .thresholds
-            .iter()
-            .min_by(|a, b| a.far.total_cmp(&b.far))
-            .context("the embedding model's manifest has no thresholds: calibrate it (`siamedge calibrate unlock`)")?;
-        eprintln!(
-            "siamedge: warning: no attempt threshold for FAR {:e}, {} of {} frames in the embedder's manifest; using its strictest pair threshold {:.4} (FAR {:e} per pair). Calibrate with `siamedge calibrate unlock --data DIR --write`",
-            u.far, u.k, u.n, strictest.value, strictest.far
-        );
-        Ok((
-            strictest.value,
-            3,
-            format!(
-                "pair threshold at FAR {:e} (no attempt calibration)",
-                strictest.far
-            ),
-        ))
+        Ok(t)
     }
 }
 
@@ -151,18 +136,7 @@ fn source_factory(s: &Setup, looped: bool) -> SourceFactory {
         .device
         .as_ref()
         .map(|d| CameraSettings::from_config(&d.camera))
-        .unwrap_or(CameraSettings {
-            device: PathBuf::from("/dev/video0"),
-            format: siamedge::image::PixelFormat::Mjpeg,
-            width: 640,
-            height: 480,
-            fps: None,
-            buffers: 4,
-            settle_frames: 3,
-            timeout: Duration::from_millis(2000),
-            exposure: None,
-            brightness: None,
-        });
+        .unwrap_or_default();
     if let Some(d) = &s.camera {
         settings.device = d.clone();
     }
@@ -510,7 +484,12 @@ pub fn verify(models: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
     let gallery = Gallery::open(&s.gallery)?;
     let mut rec = s.recogniser()?;
     let manifest = rec.embedder().model().manifest().clone();
-    let (threshold, max_gallery, threshold_source) = s.threshold(&manifest)?;
+    let PolicyThreshold {
+        value: threshold,
+        gallery: max_gallery,
+        source: threshold_source,
+        ..
+    } = s.threshold(&manifest)?;
     let g = gallery
         .load_for_model(&a.user, &manifest.sha256, s.variant.name())?
         .filter(|g| !g.faces.is_empty())
@@ -583,7 +562,12 @@ pub fn daemon(models: Option<&Path>, a: DaemonArgs) -> anyhow::Result<()> {
     let gallery = Gallery::open(&s.gallery)?;
     let recogniser = s.recogniser()?;
     let manifest = recogniser.embedder().model().manifest().clone();
-    let (threshold, max_gallery, threshold_source) = s.threshold(&manifest)?;
+    let PolicyThreshold {
+        value: threshold,
+        gallery: max_gallery,
+        source: threshold_source,
+        ..
+    } = s.threshold(&manifest)?;
     let state = a.state.clone().unwrap_or_else(|| u.state.clone());
     std::fs::create_dir_all(&state).with_context(|| format!("creating {}", state.display()))?;
     let lockout = Lockout::open(
@@ -647,6 +631,18 @@ pub fn daemon(models: Option<&Path>, a: DaemonArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl StatusArgs {
+    /// The daemon's socket: `--socket`, else the configuration's, else the default.
+    fn daemon_socket(&self) -> anyhow::Result<PathBuf> {
+        Ok(match &self.socket {
+            Some(s) => s.clone(),
+            None => load_defaults(self.config.as_deref())?
+                .map(|d| d.unlock.socket)
+                .unwrap_or_else(|| UnlockConfig::default().socket),
+        })
+    }
+}
+
 /// Arguments of `ask`.
 #[derive(Debug, Args)]
 pub struct AskArgs {
@@ -662,12 +658,7 @@ pub struct AskArgs {
 /// Runs `ask`: one authentication through the daemon, as the PAM module does
 /// (exit 0 only when accepted); prints the daemon's answer.
 pub fn ask_daemon(a: AskArgs) -> anyhow::Result<()> {
-    let device = load_defaults(a.status.config.as_deref())?;
-    let socket = a.status.socket.clone().unwrap_or_else(|| {
-        device
-            .map(|d| d.unlock.socket)
-            .unwrap_or_else(|| UnlockConfig::default().socket)
-    });
+    let socket = a.status.daemon_socket()?;
     let request = Request::Authenticate {
         user: a.user.clone(),
         timeout_ms: a.timeout_ms,
@@ -697,12 +688,7 @@ pub fn ask_daemon(a: AskArgs) -> anyhow::Result<()> {
 
 /// Runs `status`.
 pub fn status(a: StatusArgs) -> anyhow::Result<()> {
-    let device = load_defaults(a.config.as_deref())?;
-    let socket = a.socket.clone().unwrap_or_else(|| {
-        device
-            .map(|d| d.unlock.socket)
-            .unwrap_or_else(|| UnlockConfig::default().socket)
-    });
+    let socket = a.daemon_socket()?;
     let r = ask(&socket, &Request::Status, Duration::from_secs(2)).with_context(|| {
         format!(
             "no daemon answers on {} (is `siamedge unlock` running? `systemctl status siamedge`)",

@@ -14,7 +14,7 @@ use siamedge::eval::unlock::{
     calibration_people, gated_embeddings, people_images, rates, GatedImage, UnlockReport,
 };
 use siamedge::model::{AttemptThreshold, Manifest};
-use siamedge::unlock::FrameGate;
+use siamedge::unlock::{policy_threshold, FrameGate, PolicyThreshold};
 
 use super::device_config::load_defaults;
 
@@ -150,26 +150,11 @@ pub fn eval(models: &Path, a: EvalUnlockArgs) -> anyhow::Result<()> {
         );
     }
     let manifest = Manifest::load_for(&models.join(a.setup.variant.embedder_file()))?;
-    let (threshold, source) = match manifest.attempt_threshold(u.far, u.k, u.n) {
-        Some(t) => (
-            t.value,
-            format!("attempt threshold at FAR {:e} ({})", t.far, t.calibrated_on),
-        ),
-        None => {
-            let t = manifest
-                .thresholds
-                .iter()
-                .min_by(|x, y| x.far.total_cmp(&y.far))
-                .context("the manifest has no thresholds")?;
-            (
-                t.value,
-                format!(
-                    "pair threshold at FAR {:e} (no attempt calibration in the manifest)",
-                    t.far
-                ),
-            )
-        }
-    };
+    let PolicyThreshold {
+        value: threshold,
+        source,
+        ..
+    } = policy_threshold(&manifest, u.far, u.k, u.n).context("the manifest has no thresholds")?;
     let (fa, far, fr, frr) = rates(&scores, threshold);
     let report = UnlockReport {
         data: format!(

@@ -60,15 +60,10 @@ pub fn gated_embeddings(
             let verdict = rec.examine(&img, &gate)?;
             let embedding =
                 matches!(verdict, FrameVerdict::Embedded { .. }).then(|| rec.embedding().to_vec());
-            let name = format!("{verdict:?}");
             Ok(GatedImage {
                 person: *person,
                 embedding,
-                verdict: name
-                    .split(['(', ' ', '{'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
+                verdict: verdict.name().to_string(),
             })
         },
         tick,
@@ -102,11 +97,7 @@ pub fn people_images(
     {
         let files: Vec<PathBuf> = list(&person)?
             .into_iter()
-            .filter(|f| {
-                f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    ["jpg", "jpeg", "png", "pgm", "ppm"].contains(&e.to_ascii_lowercase().as_str())
-                })
-            })
+            .filter(|f| image::is_image_file(f))
             .collect();
         if files.is_empty() {
             continue;

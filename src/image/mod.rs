@@ -14,6 +14,16 @@ pub use mjpeg::{JpegError, JpegInfo, MjpegDecoder};
 pub use resize::{crop_resize, resize};
 pub use warp::{warp_affine, Affine};
 
+/// The image files siamedge reads (replays, evaluation folders), by extension.
+pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "pgm", "ppm"];
+
+/// Whether `path` names an image file by its extension (any case).
+pub fn is_image_file(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// An interleaved 8-bit RGB image (`width * height * 3` bytes, row-major).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RgbImage {

@@ -9,6 +9,7 @@ mod lockout;
 mod peer;
 mod quality;
 mod recogniser;
+mod threshold;
 mod window;
 
 pub use attempt::{run_attempt, AttemptBuffers, AttemptReport, Policy};
@@ -17,6 +18,7 @@ pub use lockout::{Lockout, LockoutState};
 pub use peer::{peer_credentials, Peer};
 pub use quality::{exposure, sharpness, Exposure};
 pub use recogniser::{FrameGate, FrameVerdict, Recogniser};
+pub use threshold::{policy_threshold, PolicyThreshold};
 pub use window::MatchWindow;
 
 /// The longest k-of-n window a policy may use.

@@ -32,6 +32,21 @@ pub enum FrameVerdict {
     },
 }
 
+impl FrameVerdict {
+    /// The verdict's name, e.g. `NoFace` (counts in reports).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FrameVerdict::Dark => "Dark",
+            FrameVerdict::Bright => "Bright",
+            FrameVerdict::NoFace => "NoFace",
+            FrameVerdict::SeveralFaces => "SeveralFaces",
+            FrameVerdict::SmallFace(_) => "SmallFace",
+            FrameVerdict::Blurred(_) => "Blurred",
+            FrameVerdict::Embedded { .. } => "Embedded",
+        }
+    }
+}
+
 /// The face models, loaded once, with buffers reused from frame to frame.
 #[derive(Debug)]
 pub struct Recogniser {

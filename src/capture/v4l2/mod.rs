@@ -14,8 +14,8 @@ use v4l::video::Capture;
 use v4l::{Control, Device, Format, FourCC};
 
 use self::stream::{MmapStream, Wait};
-use super::{sleep_unless_shutdown, CaptureError, FrameSource};
-use crate::actuate::shutdown_requested;
+use super::{CaptureError, FrameSource};
+use crate::actuate::{shutdown_requested, sleep_unless_shutdown};
 use crate::config::CameraConfig;
 use crate::image::{FrameInfo, PixelFormat};
 
@@ -65,6 +65,26 @@ impl CameraSettings {
             timeout: Duration::from_millis(2000),
             exposure: c.exposure,
             brightness: c.brightness,
+        }
+    }
+}
+
+impl Default for CameraSettings {
+    /// `/dev/video0`, MJPEG 640x480 at the driver's rate, 4 buffers, 3
+    /// settling frames, 2 s per frame: what the commands use without a
+    /// device configuration.
+    fn default() -> CameraSettings {
+        CameraSettings {
+            device: PathBuf::from("/dev/video0"),
+            format: PixelFormat::Mjpeg,
+            width: 640,
+            height: 480,
+            fps: None,
+            buffers: 4,
+            settle_frames: 3,
+            timeout: Duration::from_millis(2000),
+            exposure: None,
+            brightness: None,
         }
     }
 }
