@@ -303,10 +303,9 @@ pub fn enrol(models: Option<&Path>, a: EnrolArgs) -> anyhow::Result<()> {
                 ))
             }
             FrameVerdict::Embedded { sharpness } => {
-                let face = rec.aligned();
                 candidates.push(Candidate {
                     embedding: rec.embedding().to_vec(),
-                    quality: sharpness * (face.width as f32),
+                    quality: sharpness * rec.face_side(),
                     sequence: info.sequence,
                 });
                 None

@@ -117,9 +117,9 @@ impl Recogniser {
         &self.embedding
     }
 
-    /// The aligned face of the last frame that had exactly one face.
-    pub fn aligned(&self) -> &RgbImage {
-        &self.aligned
+    /// The shorter side, in pixels, of the last embedded frame's face box.
+    pub fn face_side(&self) -> f32 {
+        (self.bbox[2] - self.bbox[0]).min(self.bbox[3] - self.bbox[1])
     }
 
     /// Runs `frame` through the gate and the models.
