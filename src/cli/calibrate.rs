@@ -96,45 +96,59 @@ pub fn run(models: &Path, cmd: CalibrateCommand) -> anyhow::Result<()> {
     }
     if args.write {
         let model = models.join(args.variant.embedder_file());
-        let path = Manifest::path_for(&model);
-        let mut manifest = Manifest::load(&path)?;
-        manifest.thresholds = report.thresholds.clone();
-        manifest.thresholds_calibrated_on = report.describe();
-        manifest.save(&path)?;
-        eprintln!(
-            "wrote thresholds into {} (previous manifest kept as .bak)",
-            path.display()
-        );
-        let zoo = Path::new(ZOO).join(path.file_name().unwrap_or_default());
-        if args.write_zoo {
-            let mut source = Manifest::load(&zoo).with_context(|| {
-                format!(
-                    "--write-zoo needs {} (run from the repository root)",
-                    zoo.display()
-                )
-            })?;
-            if source.sha256 != manifest.sha256 {
-                anyhow::bail!(
-                    "{} describes another file (sha256 {}), not {}; thresholds not written there",
-                    zoo.display(),
-                    source.sha256,
-                    model.display()
-                );
-            }
-            source.thresholds = manifest.thresholds;
-            source.thresholds_calibrated_on = manifest.thresholds_calibrated_on;
-            source.save(&zoo)?;
-            eprintln!(
-                "wrote thresholds into {} (commit it to keep them)",
+        write_manifests(&model, args.write_zoo, |m| {
+            m.thresholds = report.thresholds.clone();
+            m.thresholds_calibrated_on = report.describe();
+        })?;
+    }
+    Ok(())
+}
+
+/// Applies `update` to the manifest of `model` in the models folder and,
+/// with `write_zoo`, to the checkout's models/zoo/ manifest of the same file
+/// (which `models/zoo/fetch.sh` installs), each written atomically with a
+/// `.bak`; a zoo manifest of another file is refused.
+pub(super) fn write_manifests(
+    model: &Path,
+    write_zoo: bool,
+    update: impl Fn(&mut Manifest),
+) -> anyhow::Result<()> {
+    let path = Manifest::path_for(model);
+    let mut manifest = Manifest::load(&path)?;
+    update(&mut manifest);
+    manifest.save(&path)?;
+    eprintln!(
+        "wrote thresholds into {} (previous manifest kept as .bak)",
+        path.display()
+    );
+    let zoo = Path::new(ZOO).join(path.file_name().unwrap_or_default());
+    if write_zoo {
+        let mut source = Manifest::load(&zoo).with_context(|| {
+            format!(
+                "--write-zoo needs {} (run from the repository root)",
                 zoo.display()
-            );
-        } else if zoo.is_file() {
-            eprintln!(
-                "note: models/zoo/fetch.sh replaces {} with {}; pass --write-zoo to update that one too",
-                path.display(),
-                zoo.display()
+            )
+        })?;
+        if source.sha256 != manifest.sha256 {
+            anyhow::bail!(
+                "{} describes another file (sha256 {}), not {}; thresholds not written there",
+                zoo.display(),
+                source.sha256,
+                model.display()
             );
         }
+        update(&mut source);
+        source.save(&zoo)?;
+        eprintln!(
+            "wrote thresholds into {} (commit it to keep them)",
+            zoo.display()
+        );
+    } else if zoo.is_file() {
+        eprintln!(
+            "note: models/zoo/fetch.sh replaces {} with {}; pass --write-zoo to update that one too",
+            path.display(),
+            zoo.display()
+        );
     }
     Ok(())
 }

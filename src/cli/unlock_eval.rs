@@ -266,35 +266,12 @@ pub fn calibrate(models: &Path, a: CalibrateUnlockArgs) -> anyhow::Result<()> {
     }
     if a.write {
         let model = models.join(a.setup.variant.embedder_file());
-        let mut paths = vec![Manifest::path_for(&model)];
-        if a.write_zoo {
-            paths.push(Path::new("models/zoo").join(paths[0].file_name().unwrap_or_default()));
-        }
-        let sha = Manifest::load(&paths[0])?.sha256;
-        for path in paths {
-            let mut m = Manifest::load(&path).with_context(|| {
-                format!(
-                    "{} (run from the repository root for --write-zoo)",
-                    path.display()
-                )
-            })?;
-            if m.sha256 != sha {
-                bail!(
-                    "{} describes another file (sha256 {}); not written",
-                    path.display(),
-                    m.sha256
-                );
-            }
+        super::calibrate::write_manifests(&model, a.write_zoo, |m| {
             m.attempt_thresholds.retain(|t| {
                 !(t.k == u.k && t.n == u.n && thresholds.iter().any(|n| n.far == t.far))
             });
             m.attempt_thresholds.extend(thresholds.iter().cloned());
-            m.save(&path)?;
-            eprintln!(
-                "wrote attempt thresholds into {} (previous kept as .bak)",
-                path.display()
-            );
-        }
+        })?;
     }
     Ok(())
 }
