@@ -22,8 +22,11 @@ pub enum Role {
     FaceDetectO,
     /// Anti-spoofing (liveness) network.
     Liveness,
-    /// Backbone of a Siamese tracker.
+    /// Backbone of a Siamese tracker (template and search crops).
     TrackBackbone,
+    /// Head of a Siamese tracker: correlates template and search features
+    /// into a score map and box offsets.
+    TrackHead,
     /// A generic Siamese encoder (trained by `siamedge-models`).
     Embed,
 }
@@ -120,6 +123,33 @@ pub struct AttemptThreshold {
     pub calibrated_on: String,
 }
 
+/// How a Siamese tracker crops, scores and updates (a tracker head's
+/// manifest): the constants its model was trained and tuned with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackerSpec {
+    /// Side of the template crop fed to the backbone, in pixels.
+    pub exemplar_size: usize,
+    /// Side of the search crop fed to the backbone, in pixels.
+    pub instance_size: usize,
+    /// Side of the head's score map, in cells.
+    pub score_size: usize,
+    /// Search-crop pixels per score-map cell.
+    pub stride: usize,
+    /// Context added around the target box: `(w + h) * context_amount` on each side's sum.
+    pub context_amount: f32,
+    /// Weight of the cosine (Hanning) window against the penalised score.
+    pub window_influence: f32,
+    /// Strength of the scale and aspect-ratio change penalty.
+    pub penalty_k: f32,
+    /// Learning rate of the box size update.
+    pub lr: f32,
+    /// Shape of the template features (the head's first input).
+    pub template_features: Vec<usize>,
+    /// Shape of the search features (the head's second input).
+    pub search_features: Vec<usize>,
+}
+
 /// Where the model came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,6 +217,9 @@ pub struct Manifest {
     /// Liveness models: a spoof score above this is a presentation attack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoof_above: Option<f32>,
+    /// Tracker heads: how the tracker crops, scores and updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracker: Option<TrackerSpec>,
     /// Where the model came from.
     pub provenance: Provenance,
     /// What was done to it.
@@ -281,12 +314,18 @@ impl Manifest {
                 self.input.shape
             ));
         }
+        if self.role == Role::TrackHead {
+            let Some(t) = &self.tracker else {
+                return Err("a track-head model's manifest needs a [tracker] section".into());
+            };
+            t.validate()?;
+        }
         let channels = if self.input.color == ColorOrder::Grey {
             1
         } else {
             3
         };
-        if self.input.shape[1] != channels {
+        if self.role != Role::TrackHead && self.input.shape[1] != channels {
             return Err(format!(
                 "input.shape[1] is {} but color {:?} needs {channels} channels",
                 self.input.shape[1], self.input.color
@@ -311,6 +350,49 @@ impl Manifest {
         for t in &self.thresholds {
             if !(t.far > 0.0 && t.far < 1.0) {
                 return Err(format!("threshold far {} must lie in (0, 1)", t.far));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TrackerSpec {
+    fn validate(&self) -> Result<(), String> {
+        let sizes = [
+            self.exemplar_size,
+            self.instance_size,
+            self.score_size,
+            self.stride,
+        ];
+        if sizes.iter().any(|&s| s == 0 || s > 4096) {
+            return Err(format!(
+                "tracker sizes must lie in 1..=4096, are exemplar {}, instance {}, score {}, stride {}",
+                self.exemplar_size, self.instance_size, self.score_size, self.stride
+            ));
+        }
+        let constants = [
+            self.context_amount,
+            self.window_influence,
+            self.penalty_k,
+            self.lr,
+        ];
+        if constants
+            .iter()
+            .any(|c| !(c.is_finite() && (0.0..=1.0).contains(c)))
+        {
+            return Err(
+                "tracker context_amount, window_influence, penalty_k and lr must lie in [0, 1]"
+                    .into(),
+            );
+        }
+        for (name, shape) in [
+            ("template_features", &self.template_features),
+            ("search_features", &self.search_features),
+        ] {
+            if shape.len() != 4 || shape.iter().any(|&d| d == 0 || d > 4096) {
+                return Err(format!(
+                    "tracker {name} must be 4 dimensions in 1..=4096, is {shape:?}"
+                ));
             }
         }
         Ok(())

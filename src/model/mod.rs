@@ -14,11 +14,11 @@ pub use error::ModelError;
 pub use int8::kernel_name as int8_kernel;
 pub use manifest::{
     AttemptThreshold, ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec,
-    Provenance, Role, Threshold, Transform,
+    Provenance, Role, Threshold, TrackerSpec, Transform,
 };
 pub use network::{Dim, Execution, Network, NetworkOutputs};
 pub use preprocess::fill_input;
-pub use runner::{sha256_hex, Model};
+pub use runner::{load_verified, sha256_hex, Model};
 pub use tensor_data::{float_values, int8_values};
 
 /// ONNX protobuf message types (from tract-onnx), for host tools that read or

@@ -254,6 +254,11 @@ impl Network {
         }
     }
 
+    /// The outputs of the last run (empty before the first).
+    pub fn last_outputs(&self) -> &NetworkOutputs {
+        &self.outputs
+    }
+
     /// Runs the network on `inputs` (each with its concrete shape) and returns its outputs.
     pub fn run(&mut self, inputs: &[(&[usize], &[f32])]) -> Result<&NetworkOutputs, ModelError> {
         if inputs.len() != self.input_shapes.len() {

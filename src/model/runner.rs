@@ -39,21 +39,7 @@ impl Model {
 
     /// Like [`Model::load`], on the engine `execution` asks for.
     pub fn load_with(path: &Path, execution: Execution) -> Result<Model, ModelError> {
-        let bytes = read_model(path)?;
-        let manifest = Manifest::load_for(path)?;
-        let digest = sha256_hex(&bytes);
-        if digest != manifest.sha256 {
-            return Err(ModelError::Manifest {
-                path: Manifest::path_for(path),
-                reason: format!(
-                    "was written for a model with sha256 {}, but {} has sha256 {digest}; its \
-                     thresholds and preprocessing may not hold for this file. Re-import the model \
-                     with models/zoo/fetch.sh, or recalibrate and rewrite the manifest",
-                    manifest.sha256,
-                    path.display()
-                ),
-            });
-        }
+        let (bytes, manifest) = load_verified(path)?;
         let dims: Vec<Dim> = manifest
             .input
             .shape
@@ -136,6 +122,27 @@ impl Model {
     pub fn network(&self) -> &Network {
         &self.network
     }
+}
+
+/// Reads the model file at `path` and its manifest, and checks that the
+/// manifest was written for exactly these bytes.
+pub fn load_verified(path: &Path) -> Result<(Vec<u8>, Manifest), ModelError> {
+    let bytes = read_model(path)?;
+    let manifest = Manifest::load_for(path)?;
+    let digest = sha256_hex(&bytes);
+    if digest != manifest.sha256 {
+        return Err(ModelError::Manifest {
+            path: Manifest::path_for(path),
+            reason: format!(
+                "was written for a model with sha256 {}, but {} has sha256 {digest}; its \
+                 thresholds and preprocessing may not hold for this file. Re-import the model \
+                 with models/zoo/fetch.sh, or recalibrate and rewrite the manifest",
+                manifest.sha256,
+                path.display()
+            ),
+        });
+    }
+    Ok((bytes, manifest))
 }
 
 /// The network optimised for exactly `shape`, loaded on first use.
