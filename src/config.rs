@@ -59,6 +59,15 @@ impl ModelVariant {
         }
     }
 
+    /// The tracker backbone's file name for this variant, inside the tracker's models folder.
+    pub fn track_backbone_file(self) -> &'static str {
+        match self {
+            ModelVariant::Fp32 => "nanotrack_v3_backbone.onnx",
+            ModelVariant::Int8 => "nanotrack_v3_backbone.int8.onnx",
+            ModelVariant::PrunedInt8 => "nanotrack_v3_backbone.pruned-int8.onnx",
+        }
+    }
+
     /// The engine this variant must run on: the integer engine for the int8
     /// variants (falling back to fake quantization in tract would be 2x slower
     /// in silence), either for fp32.

@@ -13,4 +13,5 @@ pub mod image;
 pub mod model;
 pub mod onnx_writer;
 pub mod store;
+pub mod track;
 pub mod unlock;

@@ -4,6 +4,8 @@ mod calibrate;
 mod embed_set;
 pub mod lfw;
 pub mod metrics;
+pub mod otb;
+pub mod otb_cut;
 mod plot;
 pub mod unlock;
 mod verification;
@@ -15,5 +17,5 @@ pub use calibrate::{
 pub use embed_set::{
     embed_images, face_crops, spread, EmbedSetError, EmbeddedImage, FaceCrop, FaceModels,
 };
-pub use plot::{draw_roc, PlotError};
+pub use plot::{draw_panels, draw_roc, Panel, PlotError};
 pub use verification::{evaluate_lfw, EvalError, FarPoint, LfwReport, StageMillis};

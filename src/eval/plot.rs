@@ -82,3 +82,65 @@ pub fn draw_roc(
     };
     draw().map_err(|e| err(e.to_string()))
 }
+
+/// One panel of a line plot: title, axis names, x range and labelled curves.
+pub struct Panel<'a> {
+    /// Caption above the panel.
+    pub title: &'a str,
+    /// Name of the x axis.
+    pub x_desc: &'a str,
+    /// Name of the y axis.
+    pub y_desc: &'a str,
+    /// Range of the x axis.
+    pub x_range: (f64, f64),
+    /// Curves: label and points.
+    pub curves: &'a [(String, Vec<(f64, f64)>)],
+}
+
+/// Draws panels side by side (y from 0 to 1) into a PNG at `path`: the OTB
+/// success and precision plots.
+pub fn draw_panels(path: &Path, panels: &[Panel<'_>]) -> Result<(), PlotError> {
+    let err = |reason: String| PlotError {
+        path: path.display().to_string(),
+        reason,
+    };
+    register_font().map_err(err)?;
+    let width = 640 * panels.len().max(1) as u32;
+    let root = BitMapBackend::new(path, (width, 520)).into_drawing_area();
+    let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
+        root.fill(&WHITE)?;
+        let areas = root.split_evenly((1, panels.len().max(1)));
+        for (area, panel) in areas.iter().zip(panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel.title, ("sans-serif", 20))
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(panel.x_range.0..panel.x_range.1, 0.0f64..1.0f64)?;
+            chart
+                .configure_mesh()
+                .x_desc(panel.x_desc)
+                .y_desc(panel.y_desc)
+                .draw()?;
+            for (i, (label, points)) in panel.curves.iter().enumerate() {
+                let colour = Palette99::pick(i).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().copied(),
+                        colour.stroke_width(2),
+                    ))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerLeft)
+                .border_style(BLACK)
+                .background_style(WHITE)
+                .draw()?;
+        }
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| err(e.to_string()))
+}

@@ -1,0 +1,123 @@
+//! The tracking state from the per-frame confidence, with hysteresis: a
+//! target is lost only after several weak frames in a row, and regained only
+//! after several strong ones.
+
+/// Whether the tracker holds its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrackState {
+    /// The box holds the target.
+    Tracking,
+    /// The evidence is weak: the box may have drifted.
+    Uncertain,
+    /// The target is gone; the tracker searches wider and holds the last box.
+    Lost,
+}
+
+impl TrackState {
+    /// The state's name as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackState::Tracking => "tracking",
+            TrackState::Uncertain => "uncertain",
+            TrackState::Lost => "lost",
+        }
+    }
+}
+
+/// The confidence limits and run lengths of the state machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StateRules {
+    /// A frame below this confidence is weak.
+    pub weak_below: f64,
+    /// This many weak frames in a row lose the target.
+    pub weak_frames: u32,
+    /// While lost, a frame at or above this confidence is strong.
+    pub regain_above: f64,
+    /// This many strong frames in a row regain it.
+    pub strong_frames: u32,
+}
+
+impl Default for StateRules {
+    fn default() -> StateRules {
+        StateRules {
+            weak_below: 0.3,
+            weak_frames: 5,
+            regain_above: 0.5,
+            strong_frames: 2,
+        }
+    }
+}
+
+/// Counts weak and strong frames into a state.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    rules: StateRules,
+    state: TrackState,
+    weak: u32,
+    strong: u32,
+}
+
+impl StateMachine {
+    /// A machine in the tracking state.
+    pub fn new(rules: StateRules) -> StateMachine {
+        StateMachine {
+            rules,
+            state: TrackState::Tracking,
+            weak: 0,
+            strong: 0,
+        }
+    }
+
+    /// Back to tracking, counts cleared (a new target).
+    pub fn reset(&mut self) {
+        *self = StateMachine::new(self.rules);
+    }
+
+    /// The current state.
+    pub fn state(&self) -> TrackState {
+        self.state
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &StateRules {
+        &self.rules
+    }
+
+    /// Takes one frame's confidence and returns the new state.
+    pub fn step(&mut self, confidence: f64) -> TrackState {
+        let weak = confidence < self.rules.weak_below;
+        let strong = confidence >= self.rules.regain_above;
+        self.weak = if weak { self.weak + 1 } else { 0 };
+        self.strong = if strong { self.strong + 1 } else { 0 };
+        self.state = match self.state {
+            TrackState::Lost if self.strong >= self.rules.strong_frames => TrackState::Tracking,
+            TrackState::Lost => TrackState::Lost,
+            _ if self.weak >= self.rules.weak_frames => TrackState::Lost,
+            _ if weak => TrackState::Uncertain,
+            _ => TrackState::Tracking,
+        };
+        self.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_after_weak_frames_in_a_row_and_regained_after_strong_ones() {
+        let mut m = StateMachine::new(StateRules::default());
+        assert_eq!(m.step(0.9), TrackState::Tracking);
+        for _ in 1..m.rules().weak_frames {
+            assert_eq!(m.step(0.1), TrackState::Uncertain);
+        }
+        assert_eq!(m.step(0.1), TrackState::Lost);
+        assert_eq!(m.step(0.9), TrackState::Lost);
+        assert_eq!(m.step(0.4), TrackState::Lost);
+        assert_eq!(m.step(0.9), TrackState::Lost);
+        assert_eq!(m.step(0.9), TrackState::Tracking);
+        assert_eq!(m.step(0.1), TrackState::Uncertain);
+        assert_eq!(m.step(0.9), TrackState::Tracking);
+    }
+}
