@@ -15,12 +15,15 @@ use crate::board::{Arch, Board};
 use crate::{layout, BoardError};
 
 /// The models every bundle carries besides the variant's embedding model:
-/// the MTCNN stages and the anti-spoofing net.
-pub const SUPPORT_MODELS: [&str; 4] = [
+/// the MTCNN stages, the anti-spoofing net and the NanoTrack tracker
+/// (`models/zoo/fetch.sh` copies it from models/zoo/nanotrack).
+pub const SUPPORT_MODELS: [&str; 6] = [
     "pnet.onnx",
     "rnet.onnx",
     "onet.onnx",
     "FaceAntiSpoofing.onnx",
+    "nanotrack/nanotrack_v3_backbone.onnx",
+    "nanotrack/nanotrack_v3_head.onnx",
 ];
 
 /// One file of a bundle.

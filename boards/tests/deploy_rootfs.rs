@@ -22,6 +22,7 @@ fn fixture_models(dir: &Path) -> PathBuf {
         let onnx = format!("stand-in for {name}").into_bytes();
         let mut manifest = Manifest::load(&Manifest::path_for(&zoo.join(name))).unwrap();
         manifest.sha256 = sha256_hex(&onnx);
+        std::fs::create_dir_all(models.join(name).parent().unwrap()).unwrap();
         std::fs::write(models.join(name), &onnx).unwrap();
         std::fs::write(Manifest::path_for(&models.join(name)), manifest.to_toml()).unwrap();
     }

@@ -70,4 +70,11 @@ for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do
   fi
   cp "$here/$model.toml" "$onnx/$model.toml"
 done
-echo "models/build/onnx: 5 imported models with manifests"
+mkdir -p "$onnx/nanotrack"
+for f in nanotrack_v3_backbone nanotrack_v3_head; do
+  want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "$here/nanotrack/$f.toml")
+  got=$(sha256sum "$here/nanotrack/$f.onnx" | cut -d' ' -f1)
+  [ "$want" = "$got" ] || { echo "fetch.sh: models/zoo/nanotrack/$f.onnx has sha256 $got, its manifest says $want" >&2; exit 1; }
+  cp "$here/nanotrack/$f.onnx" "$here/nanotrack/$f.toml" "$onnx/nanotrack/"
+done
+echo "models/build/onnx: 5 imported models and the NanoTrack tracker (nanotrack/), with manifests"

@@ -18,6 +18,9 @@ pub enum EvalCommand {
     /// Face unlock per attempt: galleries of enrolled faces, every image
     /// through the daemon's gate, FAR and FRR at the policy's threshold.
     Unlock(super::unlock_eval::EvalUnlockArgs),
+    /// Tracking: OTB one-pass evaluation (success AUC, precision at 20 px,
+    /// fps) per sequence and mean, with success and precision plots.
+    Otb(super::otb::OtbArgs),
 }
 
 /// Arguments of `eval lfw`.
@@ -52,6 +55,7 @@ pub fn run(models: &Path, cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Lfw(args) => lfw(models, args),
         EvalCommand::Unlock(args) => super::unlock_eval::eval(models, args),
+        EvalCommand::Otb(args) => super::otb::run(args),
     }
 }
 

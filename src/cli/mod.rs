@@ -8,6 +8,8 @@ mod device_config;
 mod eval;
 mod gpio;
 mod info;
+mod otb;
+mod track;
 mod unlock;
 mod unlock_eval;
 
@@ -18,7 +20,7 @@ pub const DEFAULT_MODELS: &str = "models/build/onnx";
 
 use clap::{Parser, Subcommand};
 
-/// Siamese networks on small ARM boards: face verification through tract.
+/// Siamese networks on small ARM boards: face unlock and Siamese tracking through tract.
 ///
 /// Models are read from --models (default: models/build/onnx, written by
 /// `models/zoo/fetch.sh`); every X.onnx needs its manifest X.toml beside it.
@@ -64,6 +66,9 @@ enum Command {
     Unlock(unlock::DaemonArgs),
     /// Ask the running daemon how it is.
     Status(unlock::StatusArgs),
+    /// Follow a target (a box, or a face) through a camera or a replay with
+    /// the Siamese tracker: box, confidence and tracking / uncertain / lost per frame.
+    Track(track::TrackArgs),
     /// Authenticate a user through the running daemon, as the PAM module does (exit 1 unless accepted).
     Ask(unlock::AskArgs),
 }
@@ -88,6 +93,7 @@ impl Cli {
             Command::Unlock(args) => unlock::daemon(explicit, args),
             Command::Status(args) => unlock::status(args),
             Command::Ask(args) => unlock::ask_daemon(args),
+            Command::Track(args) => track::run(explicit, args),
         }
     }
 }

@@ -1,14 +1,18 @@
 //! Frames and pixels: decoding, resizing, cropping and affine warps of 8-bit RGB images.
 
+mod avi;
 mod convert;
 mod decode;
+mod draw;
 mod frame;
 mod mjpeg;
 mod resize;
 mod warp;
 
+pub use avi::{AviError, AviWriter};
 pub use convert::{ConvertError, FrameConverter};
 pub use decode::{decode, load, ImageError};
+pub use draw::draw_box;
 pub use frame::{fnv1a64, FrameInfo, PixelFormat};
 pub use mjpeg::{JpegError, JpegInfo, MjpegDecoder};
 pub use resize::{crop_resize, resize};
