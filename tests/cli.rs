@@ -333,3 +333,23 @@ fn model_errors_name_the_file_and_the_fix() {
     ]));
     assert!(e.contains("MobileFaceNet.int8.onnx"), "{e}");
 }
+
+#[test]
+fn track_names_a_bad_first_box_and_a_missing_tracker() {
+    let e = stderr_of_failure(&siamedge(&["track", "--source", "x", "--init", "1,2,3"]));
+    assert!(e.contains("x,y,w,h"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let e = stderr_of_failure(&siamedge(&[
+        "track",
+        "--source",
+        s(dir.path()),
+        "--init",
+        "1,2,30,30",
+        "--track-models",
+        "/nonexistent-tracker",
+    ]));
+    assert!(
+        e.contains("/nonexistent-tracker") && e.contains("nanotrack_v3_backbone.onnx"),
+        "{e}"
+    );
+}
