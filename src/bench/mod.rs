@@ -5,6 +5,7 @@ mod frames;
 mod instructions;
 mod memory;
 mod report;
+mod tracker;
 
 pub use frames::{frame_costs, synthetic_frame, FrameCost, FRAME_SIZES};
 pub use instructions::{per_run, InstructionCounter};
@@ -12,6 +13,7 @@ pub use memory::{peak_rss_mib, reset_peak_rss};
 pub use report::{
     compare, BenchReport, Comparison, HostInfo, StageLatency, VariantBench, DEBUG_BUILD_WARNING,
 };
+pub use tracker::{bench_tracker, TrackerBench};
 
 use std::time::{Duration, Instant};
 

@@ -96,6 +96,9 @@ pub struct BenchReport {
     /// Per-frame cost of the camera-frame conversions (absent in older reports).
     #[serde(default)]
     pub frames: Vec<FrameCost>,
+    /// The tracker's stages per backbone variant (absent in older reports).
+    #[serde(default)]
+    pub tracker: Vec<super::TrackerBench>,
     /// The binary was built with debug assertions: siamedge's own kernels
     /// (integer engine, conversions, MTCNN) run slower than in a release build.
     #[serde(default)]
@@ -151,6 +154,25 @@ impl BenchReport {
                         s,
                         "| {} | {} | {} | {} | {} | {} |",
                         v.variant,
+                        st.stage,
+                        ms(l.p50_ms),
+                        ms(l.p90_ms),
+                        ms(l.p99_ms),
+                        ms(l.mean_ms)
+                    );
+                }
+            }
+        }
+        if !self.tracker.is_empty() {
+            s.push_str("\n| tracker variant | engine | stage | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---|---|---|---|---|---|\n");
+            for t in &self.tracker {
+                for st in &t.stages {
+                    let l = &st.latency;
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {} | {} | {} | {} | {} |",
+                        t.variant,
+                        t.engine,
                         st.stage,
                         ms(l.p50_ms),
                         ms(l.p90_ms),
@@ -315,6 +337,7 @@ mod tests {
                 })
                 .collect(),
             frames: Vec::new(),
+            tracker: Vec::new(),
             debug_build: false,
         }
     }

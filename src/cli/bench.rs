@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use siamedge::bench::{
-    compare, frame_costs, measure, peak_rss_mib, per_run, reset_peak_rss, synthetic_face,
-    BenchReport, HostInfo, InstructionCounter, Latency, StageLatency, VariantBench,
-    DEBUG_BUILD_WARNING,
+    bench_tracker, compare, frame_costs, measure, peak_rss_mib, per_run, reset_peak_rss,
+    synthetic_face, BenchReport, HostInfo, InstructionCounter, Latency, StageLatency, TrackerBench,
+    VariantBench, DEBUG_BUILD_WARNING,
 };
 use siamedge::config::{DeviceConfig, ModelVariant};
 use siamedge::face::{Embedder, FacePipeline, MtcnnConfig};
@@ -227,6 +227,40 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
     })
 }
 
+/// The tracker's stages for every backbone variant present: in the models
+/// folder's `nanotrack/` (a board, after fetch.sh), else in the checkout's models/zoo/nanotrack.
+fn bench_trackers(models: &Path, plan: &Plan) -> anyhow::Result<Vec<TrackerBench>> {
+    let dir = [
+        models.join("nanotrack"),
+        PathBuf::from(super::track::DEFAULT_TRACK_MODELS),
+    ]
+    .into_iter()
+    .find(|d| d.join(ModelVariant::Fp32.track_backbone_file()).is_file());
+    let Some(dir) = dir else {
+        eprintln!(
+            "bench: no tracker models (nanotrack/ in {}): the tracker is not timed",
+            models.display()
+        );
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for v in ModelVariant::ALL {
+        let backbone = dir.join(v.track_backbone_file());
+        if !backbone.is_file() {
+            continue;
+        }
+        let mut tracker = super::track::load_tracker(&dir, v)?;
+        out.push(bench_tracker(
+            &mut tracker,
+            v.name(),
+            &backbone.display().to_string(),
+            plan.warmup,
+            plan.runs,
+        )?);
+    }
+    Ok(out)
+}
+
 fn read_report(path: &Path) -> anyhow::Result<BenchReport> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -294,6 +328,7 @@ pub fn run(explicit: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
             .map(|v| bench_variant(&plan, v))
             .collect::<anyhow::Result<_>>()?,
         frames: frame_costs(plan.warmup, plan.runs),
+        tracker: bench_trackers(models, &plan)?,
         debug_build: cfg!(debug_assertions),
     };
     if report.debug_build {

@@ -169,13 +169,23 @@ pub fn run(args: OtbArgs) -> anyhow::Result<()> {
         if report.recovery { "on" } else { "off" }
     );
     println!(
-        "  {:14} {:>6} {:>6} {:>6} {:>7} {:>5}",
-        "sequence", "frames", "AUC", "P@20", "fps", "lost"
+        "  {:14} {:>6} {:>6} {:>6} {:>7} {:>5}  ms per frame: {:>5} {:>8} {:>5} {:>5}",
+        "sequence", "frames", "AUC", "P@20", "fps", "lost", "crop", "backbone", "head", "post"
     );
     for r in &report.sequences {
+        let t = &r.stage_ms;
         println!(
-            "  {:14} {:>6} {:>6.3} {:>6.3} {:>7.1} {:>5}",
-            r.name, r.frames, r.auc, r.precision20, r.fps, r.lost_frames
+            "  {:14} {:>6} {:>6.3} {:>6.3} {:>7.1} {:>5}  {:>19.2} {:>8.2} {:>5.2} {:>5.2}",
+            r.name,
+            r.frames,
+            r.auc,
+            r.precision20,
+            r.fps,
+            r.lost_frames,
+            t.crop,
+            t.backbone,
+            t.head,
+            t.post
         );
     }
     println!(

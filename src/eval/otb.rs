@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::capture::{CaptureError, FrameSource, ImageReplay};
 use crate::image::{ConvertError, FrameConverter, RgbImage};
-use crate::track::{BBox, TrackError, TrackResult, Tracker};
+use crate::track::{BBox, TrackError, TrackResult, TrackTimes, Tracker};
 
 /// The ground-truth file of an OTB sequence folder.
 pub const GROUND_TRUTH: &str = "groundtruth_rect.txt";
@@ -189,6 +189,8 @@ pub struct SequenceReport {
     pub precision: Vec<f64>,
     /// Frames the tracker called lost.
     pub lost_frames: usize,
+    /// Mean time per update in each stage, milliseconds.
+    pub stage_ms: TrackTimes,
     /// The tracker's output per frame (the first is the ground truth).
     #[serde(skip)]
     pub results: Vec<TrackResult>,
@@ -206,6 +208,7 @@ pub fn run_sequence(
     let mut frame = RgbImage::new(0, 0);
     let mut results = Vec::with_capacity(seq.frames.len());
     let mut seconds = 0.0;
+    let mut stages = TrackTimes::default();
     for (i, truth) in seq.truth.iter().enumerate() {
         let info = replay.next_frame(&mut bytes)?;
         converter.to_rgb(&bytes, &info, &mut frame)?;
@@ -221,11 +224,24 @@ pub fn run_sequence(
             let t = Instant::now();
             let r = tracker.update(&frame)?;
             seconds += t.elapsed().as_secs_f64();
+            let s = tracker.last_times();
+            stages.crop += s.crop;
+            stages.backbone += s.backbone;
+            stages.head += s.head;
+            stages.post += s.post;
             results.push(r);
         }
         on_frame();
     }
-    Ok(score_sequence(seq, results, seconds))
+    let updates = results.len().saturating_sub(1).max(1) as f64;
+    let mut report = score_sequence(seq, results, seconds);
+    report.stage_ms = TrackTimes {
+        crop: stages.crop / updates,
+        backbone: stages.backbone / updates,
+        head: stages.head / updates,
+        post: stages.post / updates,
+    };
+    Ok(report)
 }
 
 /// Scores a sequence's boxes against its ground truth (frames whose truth is
@@ -270,6 +286,7 @@ pub fn score_sequence(
             .iter()
             .filter(|r| r.state == crate::track::TrackState::Lost)
             .count(),
+        stage_ms: TrackTimes::default(),
         results,
     }
 }

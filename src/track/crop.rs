@@ -24,6 +24,7 @@ pub struct Cropper {
     side: usize,
     columns: Vec<Tap>,
     rows: Vec<Tap>,
+    horizontal: [Vec<i32>; 2],
     tensor: Vec<f32>,
 }
 
@@ -34,6 +35,7 @@ impl Cropper {
             side,
             columns: vec![Tap::default(); side],
             rows: vec![Tap::default(); side],
+            horizontal: [vec![0; 3 * side], vec![0; 3 * side]],
             tensor: vec![0.0; 3 * side * side],
         }
     }
@@ -61,32 +63,62 @@ impl Cropper {
         plan_taps(&mut self.columns, x0, window, Axis::Columns);
         plan_taps(&mut self.rows, y0, window, Axis::Rows);
         let plane = self.side * self.side;
-        let (w, h) = (frame.width as i64, frame.height as i64);
-        let pixel = |x: i64, y: i64| -> [u8; 3] {
-            if x < 0 || y < 0 || x >= w || y >= h {
-                fill
-            } else {
-                let i = (y as usize * frame.width + x as usize) * 3;
-                [frame.data[i], frame.data[i + 1], frame.data[i + 2]]
-            }
-        };
+        let mut cached: [Option<i64>; 2] = [None, None];
         for (oy, row) in self.rows.iter().enumerate() {
             let (wy0, wy1) = row.weights;
-            for (ox, col) in self.columns.iter().enumerate() {
-                let (wx0, wx1) = col.weights;
-                let a = pixel(col.first, row.first);
-                let b = pixel(col.second, row.first);
-                let c = pixel(col.first, row.second);
-                let d = pixel(col.second, row.second);
+            for (slot, y) in [row.first, row.second].into_iter().enumerate() {
+                if cached[slot] == Some(y) {
+                    continue;
+                }
+                let other = 1 - slot;
+                if cached[other] == Some(y) {
+                    let (a, b) = self.horizontal.split_at_mut(1);
+                    if slot == 0 {
+                        a[0].copy_from_slice(&b[0]);
+                    } else {
+                        b[0].copy_from_slice(&a[0]);
+                    }
+                } else {
+                    horizontal(frame, y, &self.columns, fill, &mut self.horizontal[slot]);
+                }
+                cached[slot] = Some(y);
+            }
+            let (top, bottom) = (&self.horizontal[0], &self.horizontal[1]);
+            for ox in 0..self.side {
                 let at = oy * self.side + ox;
                 for ch in 0..3 {
-                    let top = wx0 * a[ch] as i32 + wx1 * b[ch] as i32;
-                    let bottom = wx0 * c[ch] as i32 + wx1 * d[ch] as i32;
-                    self.tensor[(2 - ch) * plane + at] = vertical(top, bottom, wy0, wy1) as f32;
+                    let v = vertical(top[ox * 3 + ch], bottom[ox * 3 + ch], wy0, wy1);
+                    self.tensor[(2 - ch) * plane + at] = v as f32;
                 }
             }
         }
         &self.tensor
+    }
+}
+
+/// The horizontal pass over frame row `y` (all `fill` outside the frame):
+/// each output column's two taps blended with their fixed-point weights, per channel.
+fn horizontal(frame: &RgbImage, y: i64, columns: &[Tap], fill: [u8; 3], out: &mut [i32]) {
+    let inside_row = y >= 0 && y < frame.height as i64;
+    let row = if inside_row {
+        let start = y as usize * frame.width * 3;
+        &frame.data[start..start + frame.width * 3]
+    } else {
+        &[][..]
+    };
+    let width = frame.width as i64;
+    let at = |x: i64, ch: usize| -> i32 {
+        if inside_row && x >= 0 && x < width {
+            row[x as usize * 3 + ch] as i32
+        } else {
+            fill[ch] as i32
+        }
+    };
+    for (o, t) in out.chunks_exact_mut(3).zip(columns) {
+        let (w0, w1) = t.weights;
+        for (ch, v) in o.iter_mut().enumerate() {
+            *v = w0 * at(t.first, ch) + w1 * at(t.second, ch);
+        }
     }
 }
 

@@ -14,7 +14,7 @@ pub use crop::{mean_colour, Cropper};
 pub use decode::{Decoder, Peak};
 pub use signals::{peak_to_sidelobe, window_similarity, Signals};
 pub use state::{StateMachine, StateRules, TrackState};
-pub use tracker::{confidence, BBox, TrackResult, Tracker, TrackerModels};
+pub use tracker::{confidence, BBox, TrackResult, TrackTimes, Tracker, TrackerModels};
 
 use crate::model::ModelError;
 

@@ -4,6 +4,7 @@
 //! state, and a wider search while the target is lost.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::crop::{mean_colour, Cropper};
 use super::decode::{Decoder, Peak};
@@ -37,6 +38,20 @@ pub struct TrackResult {
     pub state: TrackState,
     /// The evidence the confidence is made of.
     pub signals: Signals,
+}
+
+/// Where the last `update` spent its time, in milliseconds (all search
+/// windows of the frame together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct TrackTimes {
+    /// Cropping and resizing the search window(s).
+    pub crop: f64,
+    /// The backbone on the search crop(s).
+    pub backbone: f64,
+    /// The head.
+    pub head: f64,
+    /// Decoding, penalties, signals and the box update.
+    pub post: f64,
 }
 
 /// The model files of a tracker.
@@ -78,6 +93,7 @@ pub struct Tracker {
     states: StateMachine,
     recovery: bool,
     next_tile: usize,
+    times: TrackTimes,
 }
 
 /// One search crop's outcome, before it is taken.
@@ -143,6 +159,7 @@ impl Tracker {
             states: StateMachine::new(StateRules::default()),
             recovery: true,
             next_tile: 0,
+            times: TrackTimes::default(),
             spec,
             template_net,
             search_net,
@@ -173,6 +190,16 @@ impl Tracker {
     /// on or off; off, every box is the reference tracker's.
     pub fn set_recovery(&mut self, on: bool) {
         self.recovery = on;
+    }
+
+    /// The engine that runs the backbone (and why the integer engine declined it, if it did).
+    pub fn engine_report(&self) -> String {
+        self.search_net.engine_report()
+    }
+
+    /// Where the last `update` spent its time.
+    pub fn last_times(&self) -> TrackTimes {
+        self.times
     }
 
     /// Whether the lost-target recovery is on.
@@ -231,6 +258,7 @@ impl Tracker {
         let scale = self.spec.exemplar_size as f64 / s_z;
         let s_x = s_z * self.spec.instance_size as f64 / self.spec.exemplar_size as f64;
         let lost = self.recovery && self.states.state() == TrackState::Lost;
+        self.times = TrackTimes::default();
         let mut best = self.search(frame, self.centre, s_x, scale, None)?;
         if lost {
             for _ in 0..TILES_PER_FRAME {
@@ -241,11 +269,13 @@ impl Tracker {
                 }
             }
         }
+        let started = Instant::now();
         let conf = confidence(&best.signals);
         let state = self.states.step(conf);
         if !self.recovery || state != TrackState::Lost || conf >= self.states.rules().regain_above {
             self.take(frame, &best);
         }
+        self.times.post += ms_since(started);
         let (w, h) = self.size;
         Ok(TrackResult {
             bbox: BBox {
@@ -281,6 +311,7 @@ impl Tracker {
         scale: f64,
         window_influence: Option<f64>,
     ) -> Result<Candidate, TrackError> {
+        let started = Instant::now();
         let crop = self.search_crop.crop(
             frame,
             centre.0,
@@ -289,13 +320,19 @@ impl Tracker {
             self.fill,
         );
         let i = self.spec.instance_size;
+        let cropped = Instant::now();
+        self.times.crop += ms_between(started, cropped);
         let features = self.search_net.run(&[(&[1, 3, i, i], crop)])?;
+        let encoded = Instant::now();
+        self.times.backbone += ms_between(cropped, encoded);
         check_shape(features.shape(0), &self.spec.search_features, "search")?;
         let search = features.values(0);
         let out = self.head.run(&[
             (&self.spec.template_features, &self.template),
             (&self.spec.search_features, search),
         ])?;
+        let headed = Instant::now();
+        self.times.head += ms_between(encoded, headed);
         let n = self.decoder.cells();
         if out.len() < 2 || out.values(0).len() != 2 * n || out.values(1).len() != 4 * n {
             return Err(TrackError::HeadShape {
@@ -329,6 +366,7 @@ impl Tracker {
             at(peak.dy),
             at(peak.dx),
         );
+        self.times.post += ms_since(headed);
         Ok(Candidate {
             signals: Signals {
                 score: peak.score,
@@ -365,6 +403,14 @@ pub fn confidence(s: &Signals) -> f64 {
     let sharp = ((s.psr.max(1e-6).log10() - low) / (high - low)).clamp(0.0, 1.0);
     let alike = (s.similarity / 0.35).clamp(0.0, 1.0);
     0.7 * sharp + 0.3 * alike
+}
+
+fn ms_between(a: Instant, b: Instant) -> f64 {
+    (b - a).as_secs_f64() * 1e3
+}
+
+fn ms_since(a: Instant) -> f64 {
+    ms_between(a, Instant::now())
 }
 
 fn check_shape(got: &[usize], want: &[usize], what: &'static str) -> Result<(), TrackError> {
