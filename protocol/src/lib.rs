@@ -7,7 +7,7 @@
 use std::io::{self, BufRead, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -192,8 +192,10 @@ pub fn valid_user(user: &str) -> bool {
 /// Sends one request to the daemon at `socket` and waits at most `timeout`
 /// for the answer (connecting included).
 pub fn ask(socket: &Path, request: &Request, timeout: Duration) -> Result<Response, ProtocolError> {
-    let stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+    let started = Instant::now();
+    let stream = connect_within(socket, timeout)?;
+    let left = timeout.saturating_sub(started.elapsed());
+    stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
     stream.set_write_timeout(Some(Duration::from_secs(1)))?;
     let mut writer = stream.try_clone()?;
     write_message(&mut writer, request)?;
@@ -203,9 +205,106 @@ pub fn ask(socket: &Path, request: &Request, timeout: Duration) -> Result<Respon
     })
 }
 
+/// Connects to the Unix socket at `path`, giving up after `timeout`: a
+/// daemon that has stopped accepting (its backlog full) would block a plain
+/// `connect` for ever, and with it the login that asked.
+pub fn connect_within(path: &Path, timeout: Duration) -> io::Result<UnixStream> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain old data; all zeroes is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "socket path {} is too long or holds a NUL byte",
+                path.display()
+            ),
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, &b) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = b as libc::c_char;
+    }
+    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    let deadline = Instant::now() + timeout;
+    loop {
+        // SAFETY: plain socket(2) call; the descriptor is owned right away.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor nobody else owns.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: addr is a valid sockaddr_un of at least len bytes.
+        let r = unsafe {
+            libc::connect(
+                owned.as_raw_fd(),
+                (&addr as *const libc::sockaddr_un).cast(),
+                len,
+            )
+        };
+        if r == 0 {
+            let stream = UnixStream::from(owned);
+            stream.set_nonblocking(false)?;
+            return Ok(stream);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EAGAIN) {
+            return Err(e);
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{} did not accept the connection within {} ms (its queue is full)",
+                    path.display(),
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_daemon_that_stops_accepting_times_the_connect_out() {
+        use std::os::fd::AsRawFd;
+        let dir = std::env::temp_dir().join(format!("siamedge-proto-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        // SAFETY: listen(2) on our own listening socket, to shrink its queue.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let mut queued = Vec::new();
+        while let Ok(s) = connect_within(&path, Duration::ZERO) {
+            queued.push(s);
+            assert!(queued.len() < 64, "the queue never filled");
+        }
+        let started = Instant::now();
+        let e = ask(&path, &Request::Status, Duration::from_millis(300)).unwrap_err();
+        let waited = started.elapsed();
+        assert!(e.to_string().contains("did not accept"), "{e}");
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+            "{waited:?}"
+        );
+        drop(listener);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_documented_request_parses() {

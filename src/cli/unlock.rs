@@ -41,6 +41,10 @@ pub struct UnlockSetup {
     /// The camera [default: the configuration's camera.device].
     #[arg(long, conflicts_with = "source")]
     device: Option<PathBuf>,
+    /// Pace the replay in real time at this many frames per second, as a
+    /// camera delivers them (default: as fast as they decode).
+    #[arg(long, requires = "source")]
+    fps: Option<f64>,
 }
 
 /// Everything a face-unlock command runs with.
@@ -51,6 +55,7 @@ struct Setup {
     variant: ModelVariant,
     gallery: PathBuf,
     source: Vec<PathBuf>,
+    fps: Option<f64>,
     camera: Option<PathBuf>,
 }
 
@@ -75,6 +80,7 @@ impl UnlockSetup {
                 .clone()
                 .unwrap_or_else(|| unlock.gallery.clone()),
             source: self.source.clone(),
+            fps: self.fps,
             camera: self.device.clone(),
             device,
             unlock,
@@ -132,6 +138,7 @@ impl Setup {
 /// A factory opening the replay (looped for the daemon) or the camera.
 fn source_factory(s: &Setup, looped: bool) -> SourceFactory {
     let replay = s.source.clone();
+    let fps = s.fps;
     let mut settings = s
         .device
         .as_ref()
@@ -145,7 +152,7 @@ fn source_factory(s: &Setup, looped: bool) -> SourceFactory {
             if replay.is_empty() {
                 Ok(Box::new(V4l2Camera::open(settings.clone())?))
             } else {
-                Ok(Box::new(ImageReplay::open(&replay, looped, None)?))
+                Ok(Box::new(ImageReplay::open(&replay, looped, fps)?))
             }
         },
     )
@@ -204,6 +211,11 @@ pub struct VerifyArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Make this many attempts (the models loaded once, the source opened
+    /// afresh for each, as the daemon does) and also print the median and
+    /// 90th percentile of the time from request to decision.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     #[command(flatten)]
     setup: UnlockSetup,
 }
@@ -512,42 +524,69 @@ pub fn verify(models: Option<&Path>, a: VerifyArgs) -> anyhow::Result<()> {
         threshold,
         timeout: Duration::from_millis(s.unlock.timeout_ms),
     };
-    let started = Instant::now();
-    let mut source = s.open_source(true)?;
-    let r = run_attempt(
-        source.as_mut(),
-        &mut rec,
-        &faces,
-        &policy,
-        started,
-        &mut AttemptBuffers::default(),
-    )?;
-    let report = VerifyReport {
-        user: a.user,
-        accepted: r.outcome == siamedge_protocol::Outcome::Accepted,
-        result: r.outcome,
-        message: r.message,
-        score: r.score,
-        threshold,
-        threshold_source,
-        frames: r.frames,
-        liveness: r.spoof_max,
-        ms: r.elapsed.as_millis() as u64,
-    };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!(
-            "{}: {:?} — {} (score {}, threshold {:.4}, {} ms)",
-            report.user,
-            report.result,
-            report.message,
-            report.score.map_or("n/a".into(), |s| format!("{s:.4}")),
-            report.threshold,
-            report.ms
-        );
+    let mut reports = Vec::new();
+    for _ in 0..a.repeat.max(1) {
+        let started = Instant::now();
+        let mut source = s.open_source(true)?;
+        let r = run_attempt(
+            source.as_mut(),
+            &mut rec,
+            &faces,
+            &policy,
+            started,
+            &mut AttemptBuffers::default(),
+        )?;
+        reports.push(VerifyReport {
+            user: a.user.clone(),
+            accepted: r.outcome == siamedge_protocol::Outcome::Accepted,
+            result: r.outcome,
+            message: r.message,
+            score: r.score,
+            threshold,
+            threshold_source: threshold_source.clone(),
+            frames: r.frames,
+            liveness: r.spoof_max,
+            ms: r.elapsed.as_millis() as u64,
+        });
     }
-    if !report.accepted {
+    let mut ms: Vec<u64> = reports.iter().map(|r| r.ms).collect();
+    ms.sort_unstable();
+    let pick = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
+    let (p50, p90) = (pick(0.5), pick(0.9));
+    let accepted = reports.iter().filter(|r| r.accepted).count();
+    if a.json {
+        if let [one] = reports.as_slice() {
+            println!("{}", serde_json::to_string_pretty(one)?);
+        } else {
+            let all = serde_json::json!({
+                "attempts": reports,
+                "accepted": accepted,
+                "ms_p50": p50,
+                "ms_p90": p90,
+            });
+            println!("{}", serde_json::to_string_pretty(&all)?);
+        }
+    } else {
+        for report in &reports {
+            println!(
+                "{}: {:?} — {} (score {}, threshold {:.4}, {} ms)",
+                report.user,
+                report.result,
+                report.message,
+                report.score.map_or("n/a".into(), |s| format!("{s:.4}")),
+                report.threshold,
+                report.ms
+            );
+        }
+        if reports.len() > 1 {
+            println!(
+                "{} of {} attempts accepted; request to decision: median {p50} ms, p90 {p90} ms",
+                accepted,
+                reports.len()
+            );
+        }
+    }
+    if accepted < reports.len() {
         std::process::exit(1);
     }
     Ok(())
