@@ -220,6 +220,10 @@ pub struct UnlockConfig {
     pub admin_group: String,
     /// Pulse the door relay on an accepted face.
     pub door: bool,
+    /// Keep the last frame of each rejected attempt in this folder (0700,
+    /// files 0600); unset, none is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<PathBuf>,
 }
 
 impl Default for UnlockConfig {
@@ -241,6 +245,7 @@ impl Default for UnlockConfig {
             lockout_ms: 30_000,
             admin_group: "siamedge".into(),
             door: false,
+            snapshots: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -215,6 +216,10 @@ fn enrol_verify_and_a_frame_with_two_faces_is_refused() {
 #[test]
 fn the_daemon_accepts_rejects_skips_dark_frames_and_checks_who_asks() {
     let dev = Device::new("");
+    let snapshots = dev.path("snapshots");
+    let mut config = fs::read_to_string(dev.path("siamedge.toml")).unwrap();
+    config.push_str(&format!("snapshots = \"{}\"\n", snapshots.display()));
+    fs::write(dev.path("siamedge.toml"), config).unwrap();
     dev.enrol("obama", &["obama.jpg", "obama3.jpg"]);
     dev.enrol("biden", &["biden.jpg"]);
     let dark = dark_frame(dev.dir.path());
@@ -237,6 +242,23 @@ fn the_daemon_accepts_rejects_skips_dark_frames_and_checks_who_asks() {
     assert_eq!(
         r["result"], "rejected",
         "obama is in front of the camera: {r}"
+    );
+    let kept: Vec<_> = fs::read_dir(&snapshots)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "one snapshot of the rejected attempt: {kept:?}"
+    );
+    assert!(
+        kept[0].to_string_lossy().ends_with("-biden.jpg"),
+        "{kept:?}"
+    );
+    assert_eq!(
+        fs::metadata(&kept[0]).unwrap().permissions().mode() & 0o777,
+        0o600
     );
     let r = daemon.authenticate("nobody-enrolled");
     assert_eq!(r["result"], "unavailable", "{r}");

@@ -21,6 +21,9 @@ pub enum EvalCommand {
     /// Tracking: OTB one-pass evaluation (success AUC, precision at 20 px,
     /// fps) per sequence and mean, with success and precision plots.
     Otb(super::otb::OtbArgs),
+    /// Liveness: the share of real faces the anti-spoofing net calls spoofs
+    /// (bona fide rejection), with the daemon's gate.
+    Liveness(super::liveness_eval::EvalLivenessArgs),
 }
 
 /// Arguments of `eval lfw`.
@@ -56,6 +59,7 @@ pub fn run(models: &Path, cmd: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Lfw(args) => lfw(models, args),
         EvalCommand::Unlock(args) => super::unlock_eval::eval(models, args),
         EvalCommand::Otb(args) => super::otb::run(args),
+        EvalCommand::Liveness(args) => super::liveness_eval::eval(models, args),
     }
 }
 

@@ -8,6 +8,7 @@ mod device_config;
 mod eval;
 mod gpio;
 mod info;
+mod liveness_eval;
 mod otb;
 mod track;
 mod unlock;

@@ -651,6 +651,7 @@ pub fn daemon(models: Option<&Path>, a: DaemonArgs) -> anyhow::Result<()> {
         signal,
         admin_group: u.admin_group.clone(),
         threshold_source: threshold_source.clone(),
+        snapshots: u.snapshots.clone(),
     };
     serve(parts, &socket, || {
         eprintln!(

@@ -3,6 +3,7 @@
 mod calibrate;
 mod embed_set;
 pub mod lfw;
+pub mod liveness;
 pub mod metrics;
 pub mod otb;
 pub mod otb_cut;

@@ -56,6 +56,18 @@ pub struct AttemptBuffers {
     converter: FrameConverter,
 }
 
+impl AttemptBuffers {
+    /// The last frame the attempt converted (empty before the first).
+    pub fn last_frame(&self) -> &RgbImage {
+        &self.rgb
+    }
+
+    /// Forgets the last frame (keeping the allocation), before a new attempt.
+    pub fn forget_frame(&mut self) {
+        self.rgb.reshape(0, 0);
+    }
+}
+
 /// Runs one attempt on frames of `source` against `enrolled` (unit
 /// embeddings), until acceptance or `started + policy.timeout`.
 pub fn run_attempt(

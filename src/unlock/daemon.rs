@@ -22,6 +22,7 @@ use super::audit::{AuditLog, AuditRecord};
 use super::lockout::Lockout;
 use super::peer::{peer_credentials, Peer};
 use super::recogniser::Recogniser;
+use super::snapshot::write_snapshot;
 use crate::actuate::{shutdown_requested, Led, LedPattern, Relay};
 use crate::capture::{CaptureError, FrameSource};
 use crate::face::gallery::Gallery;
@@ -54,6 +55,8 @@ pub struct DaemonParts {
     pub admin_group: String,
     /// Where the threshold came from, for `status`.
     pub threshold_source: String,
+    /// Keep the last frame of each rejected attempt here (off when `None`).
+    pub snapshots: Option<PathBuf>,
 }
 
 /// Relay and LED actions for [`DaemonParts::signal`].
@@ -187,6 +190,7 @@ pub fn serve(parts: DaemonParts, socket: &Path, ready: impl FnOnce()) -> std::io
         source: parts.source,
         signal: parts.signal,
         buffers: AttemptBuffers::default(),
+        snapshots: parts.snapshots,
     };
     std::thread::spawn(move || worker.run(rx, &worker_shared));
     ready();
@@ -213,13 +217,28 @@ struct Worker {
     source: SourceFactory,
     signal: Signal,
     buffers: AttemptBuffers,
+    snapshots: Option<PathBuf>,
 }
 
 impl Worker {
     fn run(&mut self, jobs: mpsc::Receiver<Job>, shared: &Shared) {
         for job in jobs {
+            self.buffers.forget_frame();
             let report = self.attempt(&job, shared);
             let outcome = report.outcome;
+            if let (Outcome::Rejected, Some(dir)) = (outcome, &self.snapshots) {
+                match write_snapshot(dir, &job.user, now_ms(), self.buffers.last_frame()) {
+                    Ok(p) => eprintln!(
+                        "siamedge unlock: rejected attempt for {} kept in {}",
+                        job.user,
+                        p.display()
+                    ),
+                    Err(e) => eprintln!(
+                        "siamedge unlock: no snapshot of the rejected attempt for {}: {e}",
+                        job.user
+                    ),
+                }
+            }
             let _ = job.reply.send(report);
             // The next request may queue while the relay and LED play: it
             // waits in the channel, its deadline counting from its request.

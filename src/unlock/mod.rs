@@ -9,6 +9,7 @@ mod lockout;
 mod peer;
 mod quality;
 mod recogniser;
+mod snapshot;
 mod threshold;
 mod window;
 
@@ -18,6 +19,7 @@ pub use lockout::{Lockout, LockoutState};
 pub use peer::{peer_credentials, Peer};
 pub use quality::{exposure, sharpness, Exposure};
 pub use recogniser::{FrameGate, FrameVerdict, Recogniser};
+pub use snapshot::{write_snapshot, SnapshotError};
 pub use threshold::{policy_threshold, PolicyThreshold};
 pub use window::MatchWindow;
 
