@@ -93,12 +93,14 @@ pub fn check_model(name: &Path, onnx: &[u8], toml: &[u8]) -> Result<(), BoardErr
 }
 
 impl Bundle {
-    /// Assembles the bundle of `board` for `arch` from a built binary and a
-    /// models folder, refusing any model whose sha256 differs from its manifest.
+    /// Assembles the bundle of `board` for `arch` from a built binary, the
+    /// built PAM module (with its `pam-auth-update` profile) when given, and
+    /// a models folder, refusing any model whose sha256 differs from its manifest.
     pub fn assemble(
         board: &Board,
         arch: Arch,
         binary: &Path,
+        pam_module: Option<&Path>,
         models: &Path,
     ) -> Result<Bundle, BoardError> {
         let target = board.target(arch)?;
@@ -114,6 +116,14 @@ impl Bundle {
             contents: BTreeMap::new(),
         };
         bundle.add(layout::BINARY, read(binary)?, 0o755);
+        if let Some(module) = pam_module {
+            bundle.add(layout::pam_module(arch), read(module)?, 0o644);
+            bundle.add(
+                layout::PAM_CONFIG,
+                layout::PAM_CONFIG_TEXT.as_bytes().to_vec(),
+                0o644,
+            );
+        }
         let embedder = board.device.variant.embedder_file();
         for name in SUPPORT_MODELS.into_iter().chain([embedder]) {
             let onnx_path = models.join(name);

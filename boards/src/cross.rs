@@ -36,10 +36,19 @@ pub fn target_env(triple: &str, key: &str) -> String {
     )
 }
 
-/// Builds `siamedge` for `target` in the `board` profile, in a target folder
-/// of its own under `workspace/target/boards/` (each CPU setting compiles
-/// everything once), and returns the stripped binary's path.
-pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<PathBuf, BoardError> {
+/// What a cross build made.
+#[derive(Debug, Clone)]
+pub struct BuiltRuntime {
+    /// The stripped `siamedge` binary.
+    pub binary: PathBuf,
+    /// The PAM module `libpam_siamedge.so`.
+    pub pam_module: PathBuf,
+}
+
+/// Builds `siamedge` (`board` profile) and the PAM module (`release`) for
+/// `target`, in a target folder of its own under `workspace/target/boards/`
+/// (each CPU setting compiles everything once), and returns their paths.
+pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<BuiltRuntime, BoardError> {
     let (gcc, packages) = toolchain(&target.target).ok_or_else(|| BoardError::Toolchain {
         reason: format!("no cross toolchain is known for {}", target.target),
     })?;
@@ -64,7 +73,7 @@ pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<PathBuf, 
         (target_env(&target.target, "LINKER"), gcc.to_string()),
         (target_env(&target.target, "RUSTFLAGS"), target.rustflags()),
     ];
-    let args = [
+    let runtime = [
         "build",
         "--profile",
         "board",
@@ -72,19 +81,38 @@ pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<PathBuf, 
         "siamedge",
         "--bin",
         "siamedge",
-        "--target",
-        &target.target,
     ];
+    cargo(workspace, &envs, &runtime, &target.target)?;
+    // The PAM module in `release`, not `board`: `board` aborts on panic, and
+    // the module catches panics so that a bug cannot take `login` down.
+    let module = ["build", "--release", "-p", "pam-siamedge", "--lib"];
+    cargo(workspace, &envs, &module, &target.target)?;
+    let out = target_dir.join(&target.target);
+    Ok(BuiltRuntime {
+        binary: out.join("board/siamedge"),
+        pam_module: out.join("release/libpam_siamedge.so"),
+    })
+}
+
+/// Runs `cargo ARGS --target TRIPLE` in `workspace` with `envs`, showing the command.
+fn cargo(
+    workspace: &Path,
+    envs: &[(String, String)],
+    args: &[&str],
+    triple: &str,
+) -> Result<(), BoardError> {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--target", triple]);
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace)
-        .args(args)
+        .args(&all)
         .envs(envs.iter().cloned());
     let shown = envs
         .iter()
         .map(|(k, v)| format!("{k}=\"{v}\" "))
         .collect::<String>()
         + "cargo "
-        + &args.join(" ");
+        + &all.join(" ");
     eprintln!("+ {shown}");
     let status = cmd.status().map_err(|e| BoardError::Command {
         command: shown.clone(),
@@ -96,7 +124,7 @@ pub fn build_runtime(workspace: &Path, target: &BuildTarget) -> Result<PathBuf, 
             reason: status.to_string(),
         });
     }
-    Ok(target_dir.join(&target.target).join("board/siamedge"))
+    Ok(())
 }
 
 #[cfg(test)]

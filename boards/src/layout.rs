@@ -14,6 +14,21 @@ pub const UNIT: &str = "/etc/systemd/system/siamedge.service";
 /// The udev rule.
 pub const UDEV_RULE: &str = "/etc/udev/rules.d/60-siamedge.rules";
 
+/// The `pam-auth-update` profile of the PAM module (not enabled by the
+/// bundle: `sudo pam-auth-update --enable siamedge` is the owner's choice).
+pub const PAM_CONFIG: &str = "/usr/share/pam-configs/siamedge";
+
+/// The profile's text, as shipped in pam/pam-auth-update/.
+pub const PAM_CONFIG_TEXT: &str = include_str!("../../pam/pam-auth-update/siamedge");
+
+/// Where the PAM module goes: libpam's module folder of the board's multiarch triple.
+pub fn pam_module(arch: crate::board::Arch) -> &'static str {
+    match arch {
+        crate::board::Arch::Aarch64 => "/usr/lib/aarch64-linux-gnu/security/pam_siamedge.so",
+        crate::board::Arch::Armv7 => "/usr/lib/arm-linux-gnueabihf/security/pam_siamedge.so",
+    }
+}
+
 /// The models folder (the runtime's configuration default).
 pub const MODELS: &str = INSTALLED_MODELS;
 

@@ -38,6 +38,10 @@ enum Command {
         /// The built `siamedge` binary for the board's target.
         #[arg(long)]
         binary: PathBuf,
+        /// The built PAM module (libpam_siamedge.so) for the board's target;
+        /// without it the bundle has no PAM module.
+        #[arg(long)]
+        pam_module: Option<PathBuf>,
         #[command(flatten)]
         args: BundleArgs,
     },
@@ -91,8 +95,13 @@ fn load_board(boards: &Path, args: &BundleArgs) -> anyhow::Result<Board> {
     Ok(board)
 }
 
-fn write_bundle(board: &Board, args: &BundleArgs, binary: &Path) -> anyhow::Result<()> {
-    let bundle = Bundle::assemble(board, args.arch, binary, &args.models)?;
+fn write_bundle(
+    board: &Board,
+    args: &BundleArgs,
+    binary: &Path,
+    pam_module: Option<&Path>,
+) -> anyhow::Result<()> {
+    let bundle = Bundle::assemble(board, args.arch, binary, pam_module, &args.models)?;
     let path = bundle.write(&args.out)?;
     println!(
         "bundle {} ({} files, variant {}, {:.1} MiB)",
@@ -134,7 +143,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .boards
                 .parent()
                 .context("the boards folder has no parent (the workspace)")?;
-            let binary = cross::build_runtime(workspace, target)?;
+            let built = cross::build_runtime(workspace, target)?;
+            let binary = built.binary;
             let size = std::fs::metadata(&binary)
                 .with_context(|| binary.display().to_string())?
                 .len();
@@ -144,11 +154,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 size as f64 / (1 << 20) as f64,
                 binary.display()
             );
-            write_bundle(&board, &args, &binary)?;
+            write_bundle(&board, &args, &binary, Some(&built.pam_module))?;
         }
-        Command::Bundle { binary, args } => {
+        Command::Bundle {
+            binary,
+            pam_module,
+            args,
+        } => {
             let board = load_board(&cli.boards, &args)?;
-            write_bundle(&board, &args, &binary)?;
+            if pam_module.is_none() {
+                eprintln!("siamedge-board: no --pam-module: the bundle has no PAM module (face unlock at login)");
+            }
+            write_bundle(&board, &args, &binary, pam_module.as_deref())?;
         }
         Command::Verify { bundle } => {
             let b = Bundle::open(&bundle)?;

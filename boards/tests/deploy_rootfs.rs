@@ -37,7 +37,13 @@ fn fixture_binary(dir: &Path) -> PathBuf {
 
 /// The bundle of `board` for `arch`, from a fresh stand-in binary and models in `dir`.
 fn fixture_bundle(dir: &Path, board: &Board, arch: Arch) -> Result<Bundle, BoardError> {
-    Bundle::assemble(board, arch, &fixture_binary(dir), &fixture_models(dir))
+    Bundle::assemble(
+        board,
+        arch,
+        &fixture_binary(dir),
+        None,
+        &fixture_models(dir),
+    )
 }
 
 /// The value after `flag` on the unit's ExecStart line.
@@ -116,7 +122,7 @@ fn a_reinstall_keeps_backups_and_a_changed_configuration() {
     let binary = fixture_binary(work.path());
     let rootfs = work.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();
-    let first = Bundle::assemble(&board, Arch::Aarch64, &binary, &models).unwrap();
+    let first = Bundle::assemble(&board, Arch::Aarch64, &binary, None, &models).unwrap();
     install_into_rootfs(&first, &rootfs).unwrap();
 
     let config = in_rootfs(&rootfs, layout::CONFIG);
@@ -125,7 +131,7 @@ fn a_reinstall_keeps_backups_and_a_changed_configuration() {
         .replace("threads = 4", "threads = 2");
     std::fs::write(&config, &edited).unwrap();
     std::fs::write(&binary, b"\x7fELF a newer runtime").unwrap();
-    let second = Bundle::assemble(&board, Arch::Aarch64, &binary, &models).unwrap();
+    let second = Bundle::assemble(&board, Arch::Aarch64, &binary, None, &models).unwrap();
     let report = install_into_rootfs(&second, &rootfs).unwrap();
 
     assert_eq!(std::fs::read_to_string(&config).unwrap(), edited);
@@ -151,8 +157,14 @@ fn a_model_that_does_not_match_its_manifest_is_not_bundled() {
     let board = Board::load(&default_boards_dir(), "rpi5").unwrap();
     let models = fixture_models(work.path());
     std::fs::write(models.join("onet.onnx"), b"a different onet").unwrap();
-    let err =
-        Bundle::assemble(&board, Arch::Aarch64, &fixture_binary(work.path()), &models).unwrap_err();
+    let err = Bundle::assemble(
+        &board,
+        Arch::Aarch64,
+        &fixture_binary(work.path()),
+        None,
+        &models,
+    )
+    .unwrap_err();
     assert!(matches!(err, BoardError::ModelMismatch { .. }), "{err}");
     assert!(err.to_string().contains("onet.onnx"), "{err}");
 }
@@ -244,4 +256,42 @@ fn the_cli_verifies_and_deploys_a_bundle_into_a_rootfs() {
         .unwrap();
     assert!(!neither.status.success());
     assert!(String::from_utf8_lossy(&neither.stderr).contains("--rootfs"));
+}
+
+#[test]
+fn the_pam_module_and_its_profile_are_installed_where_libpam_looks() {
+    let work = tempfile::tempdir().unwrap();
+    let board = Board::load(&default_boards_dir(), "rpi4").unwrap();
+    let module = work.path().join("libpam_siamedge.so");
+    std::fs::write(&module, b"\x7fELF stand-in PAM module").unwrap();
+    for (arch, dir) in [
+        (Arch::Aarch64, "/usr/lib/aarch64-linux-gnu/security"),
+        (Arch::Armv7, "/usr/lib/arm-linux-gnueabihf/security"),
+    ] {
+        let bundle = Bundle::assemble(
+            &board,
+            arch,
+            &fixture_binary(work.path()),
+            Some(&module),
+            &fixture_models(work.path()),
+        )
+        .unwrap();
+        let rootfs = work.path().join(format!("rootfs-{arch:?}"));
+        std::fs::create_dir(&rootfs).unwrap();
+        install_into_rootfs(&bundle, &rootfs).unwrap();
+        let installed = in_rootfs(&rootfs, &format!("{dir}/pam_siamedge.so"));
+        assert_eq!(
+            std::fs::read(&installed).unwrap(),
+            b"\x7fELF stand-in PAM module"
+        );
+        assert_eq!(
+            std::fs::metadata(&installed).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        let profile = std::fs::read_to_string(in_rootfs(&rootfs, layout::PAM_CONFIG)).unwrap();
+        assert!(
+            profile.contains("pam_siamedge.so") && profile.contains("Default: no"),
+            "{profile}"
+        );
+    }
 }

@@ -51,7 +51,7 @@ struct Conv {
     appdata_ptr: *mut c_void,
 }
 
-#[link(name = "pam")]
+// Linked by build.rs (libpam of the host; on a board, libpam that loads the module).
 extern "C" {
     fn pam_get_user(pamh: *mut RawHandle, user: *mut *const c_char, prompt: *const c_char)
         -> c_int;
