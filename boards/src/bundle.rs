@@ -17,12 +17,13 @@ use crate::{layout, BoardError};
 /// The models every bundle carries besides the variant's embedding model:
 /// the MTCNN stages, the anti-spoofing net and the NanoTrack tracker
 /// (`models/zoo/fetch.sh` copies it from models/zoo/nanotrack).
-pub const SUPPORT_MODELS: [&str; 6] = [
+pub const SUPPORT_MODELS: [&str; 7] = [
     "pnet.onnx",
     "rnet.onnx",
     "onet.onnx",
     "FaceAntiSpoofing.onnx",
     "nanotrack/nanotrack_v3_backbone.onnx",
+    "nanotrack/nanotrack_v3_backbone.int8.onnx",
     "nanotrack/nanotrack_v3_head.onnx",
 ];
 

@@ -71,7 +71,7 @@ for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do
   cp "$here/$model.toml" "$onnx/$model.toml"
 done
 mkdir -p "$onnx/nanotrack"
-for f in nanotrack_v3_backbone nanotrack_v3_head; do
+for f in nanotrack_v3_backbone nanotrack_v3_backbone.int8 nanotrack_v3_head; do
   want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "$here/nanotrack/$f.toml")
   got=$(sha256sum "$here/nanotrack/$f.onnx" | cut -d' ' -f1)
   [ "$want" = "$got" ] || { echo "fetch.sh: models/zoo/nanotrack/$f.onnx has sha256 $got, its manifest says $want" >&2; exit 1; }

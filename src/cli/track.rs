@@ -73,8 +73,17 @@ struct FrameLine<'a> {
     ms: f64,
 }
 
-/// Loads the tracker of `variant` from `dir`.
+/// Loads the tracker of `variant` from `dir` (a pruned-int8 configuration
+/// tracks with the int8 backbone while there is no pruned one).
 pub fn load_tracker(dir: &Path, variant: ModelVariant) -> anyhow::Result<Tracker> {
+    let mut variant = variant;
+    if variant == ModelVariant::PrunedInt8 && !dir.join(variant.track_backbone_file()).is_file() {
+        eprintln!(
+            "siamedge: no pruned tracker backbone in {}: the int8 one tracks",
+            dir.display()
+        );
+        variant = ModelVariant::Int8;
+    }
     let files = TrackerModels::nanotrack(dir, variant.track_backbone_file());
     Tracker::load(&files, variant.execution()).with_context(|| {
         format!(

@@ -82,7 +82,8 @@ pub struct CosineStats {
 }
 
 /// The values quantized as activations: the graph input, every
-/// convolution's input, and both operands and the result of each residual
+/// convolution's input, the input of each global average pool (a
+/// squeeze-excitation block's, which the integer engine runs), and both operands and the result of each residual
 /// addition (an `Add` of two computed values that is not part of a PReLU).
 fn activation_points(model: &OnnxModel) -> Vec<String> {
     let nodes = model.nodes();
@@ -94,6 +95,9 @@ fn activation_points(model: &OnnxModel) -> Vec<String> {
     };
     for c in model.convs() {
         push(&c.input, &mut points);
+    }
+    for n in nodes.iter().filter(|n| n.op_type == "GlobalAveragePool") {
+        push(&n.input[0], &mut points);
     }
     for n in nodes
         .iter()

@@ -16,6 +16,21 @@ pub enum Activation {
     Relu,
     /// x for x > 0, slope[c] * x otherwise.
     Prelu(Vec<f32>),
+    /// ONNX HardSwish: x * clamp(x / 6 + 1 / 2, 0, 1).
+    HardSwish,
+}
+
+/// ONNX HardSwish.
+#[inline(always)]
+pub fn hard_swish(x: f32) -> f32 {
+    x * hard_sigmoid(x, 1.0 / 6.0, 0.5)
+}
+
+/// ONNX HardSigmoid: clamp(alpha * x + beta, 0, 1).
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // the same max-then-min order on every CPU
+pub fn hard_sigmoid(x: f32, alpha: f32, beta: f32) -> f32 {
+    (alpha * x + beta).max(0.0).min(1.0)
 }
 
 /// Requantisation of one convolution's int32 sums into int8 (or float).
@@ -45,6 +60,7 @@ impl Requant {
             Activation::Linear => y,
             Activation::Relu => y.max(0.0),
             Activation::Prelu(slope) => y.max(0.0) + y.min(0.0) * slope[c],
+            Activation::HardSwish => hard_swish(y),
         }
     }
 }
@@ -80,6 +96,7 @@ fn requant_row(rq: &Requant, acc: &[i32], real: &mut [f32], out: &mut [i8]) {
                 *r = r.max(0.0) + r.min(0.0) * s;
             }
         }
+        Activation::HardSwish => real.iter_mut().for_each(|r| *r = hard_swish(*r)),
     }
     let (inv, zp) = (rq.inv_out_scale, rq.out_zero_point as f32);
     for (o, &r) in out.iter_mut().zip(real.iter()) {
@@ -479,6 +496,103 @@ pub struct QParams {
     pub scale: f32,
     /// Zero point.
     pub zero_point: i32,
+}
+
+/// A squeeze-excitation block: per-channel means of the input, two fully
+/// connected layers (ReLU, then HardSigmoid) into one gate per channel, the
+/// input scaled by its gates, an optional activation, quantized again. The
+/// means come from exact integer sums and the small layers run in float in
+/// a fixed order, so every CPU gives the same bytes.
+#[derive(Debug, Clone)]
+pub struct SqueezeExcite {
+    /// Channels of the input.
+    pub channels: usize,
+    /// First layer, `[hidden][channels]`.
+    pub fc1: Vec<f32>,
+    /// Its bias, `[hidden]`.
+    pub bias1: Vec<f32>,
+    /// Second layer, `[channels][hidden]`.
+    pub fc2: Vec<f32>,
+    /// Its bias, `[channels]`.
+    pub bias2: Vec<f32>,
+    /// HardSigmoid's slope and offset.
+    pub alpha: f32,
+    /// HardSigmoid's offset.
+    pub beta: f32,
+    /// Activation applied after the gating (Linear or HardSwish).
+    pub activation: Activation,
+}
+
+impl SqueezeExcite {
+    /// Floats of scratch one block needs.
+    pub fn scratch_len(&self) -> usize {
+        2 * self.channels + self.bias1.len()
+    }
+}
+
+/// Runs a squeeze-excitation block on the NHWC int8 `input` into `out`;
+/// `sums` holds at least `channels` integers and `scratch` at least
+/// [`SqueezeExcite::scratch_len`] floats.
+pub fn squeeze_excite(
+    input: &[i8],
+    qi: QParams,
+    se: &SqueezeExcite,
+    qo: QParams,
+    sums: &mut [i32],
+    scratch: &mut [f32],
+    out: &mut [i8],
+) {
+    let c = se.channels;
+    let hidden = se.bias1.len();
+    let (means, rest) = scratch.split_at_mut(c);
+    let (gates, hid) = rest.split_at_mut(c);
+    let pixels = input.len() / c.max(1);
+    let sums = &mut sums[..c];
+    sums.fill(0);
+    for px in input.chunks_exact(c) {
+        for (s, &v) in sums.iter_mut().zip(px) {
+            *s += v as i32;
+        }
+    }
+    for (m, &sum) in means.iter_mut().zip(sums.iter()) {
+        let centred = sum as i64 - pixels as i64 * qi.zero_point as i64;
+        *m = centred as f32 * qi.scale / pixels.max(1) as f32;
+    }
+    for (h, hv) in hid[..hidden].iter_mut().enumerate() {
+        let mut acc = se.bias1[h];
+        for (w, m) in se.fc1[h * c..(h + 1) * c].iter().zip(means.iter()) {
+            acc += w * m;
+        }
+        *hv = acc.max(0.0);
+    }
+    for (ch, g) in gates.iter_mut().enumerate() {
+        let mut acc = se.bias2[ch];
+        for (w, hv) in se.fc2[ch * hidden..(ch + 1) * hidden]
+            .iter()
+            .zip(hid.iter())
+        {
+            acc += w * hv;
+        }
+        *g = hard_sigmoid(acc, se.alpha, se.beta);
+    }
+    for g in gates.iter_mut() {
+        *g *= qi.scale;
+    }
+    let (inv, zp, zi) = (1.0 / qo.scale, qo.zero_point as f32, qi.zero_point as f32);
+    let gated = input.chunks_exact(c).zip(out.chunks_exact_mut(c));
+    if se.activation == Activation::HardSwish {
+        for (px, o) in gated {
+            for ((&v, o), &g) in px.iter().zip(o.iter_mut()).zip(gates.iter()) {
+                *o = saturate_i8(hard_swish((v as f32 - zi) * g) * inv, zp);
+            }
+        }
+    } else {
+        for (px, o) in gated {
+            for ((&v, o), &g) in px.iter().zip(o.iter_mut()).zip(gates.iter()) {
+                *o = saturate_i8((v as f32 - zi) * g * inv, zp);
+            }
+        }
+    }
 }
 
 /// `out = quantize(dequantize(a) + dequantize(b))`, element by element.

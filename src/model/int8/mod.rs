@@ -1,14 +1,14 @@
 //! Integer execution of QDQ-quantized convolutional encoders: the graph is
 //! planned into int8 convolutions (dense through dot products, depthwise
-//! direct) with fused bias, activation and requantisation, and int8
-//! residual additions, so activations stay int8 from the input to the last
-//! layer. All buffers are made when the model is loaded.
+//! direct) with fused bias, activation and requantisation, int8 residual
+//! additions and squeeze-excitation blocks, so activations stay int8 from
+//! the input to the last layer. All buffers are made when the model is loaded.
 
 mod kernels;
 mod plan;
 
 pub use kernels::kernel_name;
-use kernels::{add, dense, dense_real, depthwise, im2col, quantize_nchw, Scratch};
+use kernels::{add, dense, dense_real, depthwise, im2col, quantize_nchw, squeeze_excite, Scratch};
 use plan::{ConvKind, ConvStep, ConvWeights, Destination, Plan, Step};
 use tract_onnx::pb::GraphProto;
 
@@ -21,6 +21,8 @@ pub struct Int8Net {
     scratch: Scratch,
     nhwc: Vec<f32>,
     output: Vec<f32>,
+    excite: Vec<f32>,
+    excite_sums: Vec<i32>,
 }
 
 impl Int8Net {
@@ -40,8 +42,19 @@ impl Int8Net {
                 k = k.max(g.kernel[0] * g.kernel[1] * g.input[2]);
             }
         }
+        let excite = plan
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::SqueezeExcite { block, .. } => block.scratch_len(),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
         let [h, w, c] = plan.output_nhwc;
         Ok(Int8Net {
+            excite: vec![0.0; excite],
+            excite_sums: vec![0; excite],
             buffers: plan.buffers.iter().map(|&n| vec![0; n]).collect(),
             rows: vec![0; rows],
             scratch: Scratch::new(k, acc),
@@ -64,6 +77,7 @@ impl Int8Net {
             .map(|s| match s {
                 Step::QuantizeInput { .. } => "QuantizeInput".to_string(),
                 Step::Add { .. } => "Int8Add".to_string(),
+                Step::SqueezeExcite { .. } => "Int8SqueezeExcite".to_string(),
                 Step::Conv(c) => format!("Int8Conv{:?}", c.kind),
             })
             .collect()
@@ -95,6 +109,23 @@ impl Int8Net {
                     self.buffers[output.buffer] = out;
                 }
                 Step::Conv(conv) => self.conv(conv),
+                Step::SqueezeExcite {
+                    input,
+                    output,
+                    block,
+                } => {
+                    let mut out = std::mem::take(&mut self.buffers[output.buffer]);
+                    squeeze_excite(
+                        &self.buffers[input.buffer],
+                        input.qparams(),
+                        block,
+                        output.qparams(),
+                        &mut self.excite_sums,
+                        &mut self.excite,
+                        &mut out,
+                    );
+                    self.buffers[output.buffer] = out;
+                }
             }
         }
         self.plan.steps = steps;

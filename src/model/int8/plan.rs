@@ -1,8 +1,11 @@
 //! Turning a QDQ ONNX graph into a list of integer steps. The planner
 //! accepts the graphs `siamedge-quantize quantize` writes: a quantized graph
 //! input, convolutions with per-channel int8 weights whose input is a
-//! quantized value and whose output (after an optional ReLU or the PReLU
-//! idiom) is quantized again, residual additions of quantized values, and a
+//! quantized value and whose output (after an optional ReLU, HardSwish or
+//! the PReLU idiom) is quantized again, residual additions of quantized
+//! values, squeeze-excitation blocks (global average pool, two fully
+//! connected layers, HardSigmoid gates, optionally HardSwish) between
+//! quantized values, and a
 //! last linear convolution with a float output (optionally flattened). Any
 //! other graph is declined and runs in tract.
 
@@ -10,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
 
-use super::kernels::{Activation, DenseWeights, Geometry, QParams, Requant};
+use super::kernels::{Activation, DenseWeights, Geometry, QParams, Requant, SqueezeExcite};
 use crate::model::{float_values, int8_values};
 
 /// An int8 tensor in one of the plan's buffers.
@@ -100,6 +103,15 @@ pub enum Step {
         b: Quantized,
         /// Result.
         output: Quantized,
+    },
+    /// A squeeze-excitation block (gated channels), requantised.
+    SqueezeExcite {
+        /// Its input.
+        input: Quantized,
+        /// Destination.
+        output: Quantized,
+        /// Layers and activation.
+        block: Box<SqueezeExcite>,
     },
 }
 
@@ -212,6 +224,10 @@ impl<'a> Planner<'a> {
             [u] if op(*u) == "Relu" => {
                 self.fused.insert(*u);
                 Ok((Activation::Relu, nodes[*u].output[0].clone()))
+            }
+            [u] if op(*u) == "HardSwish" => {
+                self.fused.insert(*u);
+                Ok((Activation::HardSwish, nodes[*u].output[0].clone()))
             }
             [a, b] if matches!((op(*a), op(*b)), ("Relu", "Min") | ("Min", "Relu")) => {
                 let (relu, min) = if op(*a) == "Relu" { (*a, *b) } else { (*b, *a) };
@@ -498,8 +514,117 @@ impl<'a> Planner<'a> {
                 self.plan.steps.push(Step::Add { a, b, output });
                 Ok(())
             }
+            "GlobalAveragePool" => self.squeeze_excite(i),
             other => Err(format!("operator {other}")),
         }
+    }
+
+    /// The node reading `value` alone, when it is an `op`.
+    fn next(&self, value: &str, op: &str) -> Result<usize, Declined> {
+        self.only_user(value)
+            .filter(|&u| self.graph.node[u].op_type == op)
+            .ok_or_else(|| format!("squeeze-excitation: {value} is not read by one {op} alone"))
+    }
+
+    /// A fully connected layer `Gemm(x, W, b)` with `W` constant, as
+    /// `([out][in] weights, bias)`.
+    fn gemm(&self, n: &NodeProto, inputs: usize) -> Result<(Vec<f32>, Vec<f32>), Declined> {
+        let w_t = self.init(&n.input[1])?;
+        let w = floats(w_t)?;
+        let dims: Vec<usize> = w_t.dims.iter().map(|&d| d as usize).collect();
+        let alpha = attr(n, "alpha").map_or(1.0, |a| a.f);
+        let beta = attr(n, "beta").map_or(1.0, |a| a.f);
+        let trans_a = attr(n, "transA").is_some_and(|a| a.i != 0);
+        let trans_b = attr(n, "transB").is_some_and(|a| a.i != 0);
+        if trans_a || alpha != 1.0 || beta != 1.0 || dims.len() != 2 {
+            return Err("squeeze-excitation: a Gemm other than x * W + b".into());
+        }
+        let (rows, cols) = if trans_b {
+            (dims[0], dims[1])
+        } else {
+            (dims[1], dims[0])
+        };
+        if cols != inputs {
+            return Err("squeeze-excitation: Gemm weights do not fit".into());
+        }
+        let weights = if trans_b {
+            w
+        } else {
+            (0..rows)
+                .flat_map(|r| (0..cols).map(move |c| (r, c)))
+                .map(|(r, c)| w[c * rows + r])
+                .collect()
+        };
+        let bias = match n.input.get(2).filter(|b| !b.is_empty()) {
+            Some(b) => floats(self.init(b)?)?,
+            None => vec![0.0; rows],
+        };
+        if bias.len() != rows {
+            return Err("squeeze-excitation: Gemm bias does not fit".into());
+        }
+        Ok((weights, bias))
+    }
+
+    /// `GlobalAveragePool -> Reshape -> Gemm -> Relu -> Gemm -> HardSigmoid
+    /// -> Reshape -> Mul` with the pool's input, then an optional HardSwish,
+    /// then QuantizeLinear: one integer step.
+    fn squeeze_excite(&mut self, pool: usize) -> Result<(), Declined> {
+        let graph = self.graph;
+        let nodes = &graph.node;
+        let source = nodes[pool].input[0].clone();
+        let input = *self
+            .quantized
+            .get(&source)
+            .ok_or("a global average pool of a float value")?;
+        let channels = input.shape[2];
+        let flat = self.next(&nodes[pool].output[0], "Reshape")?;
+        let fc1 = self.next(&nodes[flat].output[0], "Gemm")?;
+        let relu = self.next(&nodes[fc1].output[0], "Relu")?;
+        let fc2 = self.next(&nodes[relu].output[0], "Gemm")?;
+        let sigmoid = self.next(&nodes[fc2].output[0], "HardSigmoid")?;
+        let shape = self.next(&nodes[sigmoid].output[0], "Reshape")?;
+        let mul = self.next(&nodes[shape].output[0], "Mul")?;
+        if !nodes[mul].input.contains(&source) {
+            return Err("squeeze-excitation: the gate scales another value".into());
+        }
+        let (w1, b1) = self.gemm(&nodes[fc1], channels)?;
+        let (w2, b2) = self.gemm(&nodes[fc2], b1.len())?;
+        if b2.len() != channels {
+            return Err("squeeze-excitation: the gates do not match the channels".into());
+        }
+        let alpha = attr(&nodes[sigmoid], "alpha").map_or(0.2, |a| a.f);
+        let beta = attr(&nodes[sigmoid], "beta").map_or(0.5, |a| a.f);
+        let mut end = nodes[mul].output[0].clone();
+        let mut activation = Activation::Linear;
+        let mut fused = vec![pool, flat, fc1, relu, fc2, sigmoid, shape, mul];
+        if let Ok(hs) = self.next(&end, "HardSwish") {
+            activation = Activation::HardSwish;
+            end = nodes[hs].output[0].clone();
+            fused.push(hs);
+        }
+        let q = self
+            .quantize_after(&end)
+            .ok_or("a squeeze-excitation block whose output is not quantized")?;
+        let (scale, zp) = self.scalar_qparams(&nodes[q])?;
+        let output = self.buffer(input.shape, scale, zp);
+        self.quantized.insert(nodes[q].output[0].clone(), output);
+        fused.push(q);
+        self.fused.extend(fused);
+        self.plan.steps.push(Step::SqueezeExcite {
+            input,
+            output,
+            block: Box::new(SqueezeExcite {
+                channels,
+                fc1: w1,
+                bias1: b1,
+                fc2: w2,
+                bias2: b2,
+                alpha,
+                beta,
+                activation,
+            }),
+        });
+        Ok(())
     }
 }
 
