@@ -82,8 +82,9 @@ pub struct CosineStats {
 }
 
 /// The values quantized as activations: the graph input, every
-/// convolution's input, the input of each global average pool (a
-/// squeeze-excitation block's, which the integer engine runs), and both operands and the result of each residual
+/// convolution's input, the input of each squeeze-excitation block (a
+/// global average pool whose input the gates then scale: the integer engine
+/// runs such a block), and both operands and the result of each residual
 /// addition (an `Add` of two computed values that is not part of a PReLU).
 fn activation_points(model: &OnnxModel) -> Vec<String> {
     let nodes = model.nodes();
@@ -97,7 +98,12 @@ fn activation_points(model: &OnnxModel) -> Vec<String> {
         push(&c.input, &mut points);
     }
     for n in nodes.iter().filter(|n| n.op_type == "GlobalAveragePool") {
-        push(&n.input[0], &mut points);
+        let gated = nodes
+            .iter()
+            .any(|m| m.op_type == "Mul" && m.input.contains(&n.input[0]));
+        if gated {
+            push(&n.input[0], &mut points);
+        }
     }
     for n in nodes
         .iter()
