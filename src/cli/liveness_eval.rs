@@ -5,12 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use siamedge::config::DeviceConfig;
 use siamedge::eval::liveness::{liveness_scores, LivenessScore};
 use siamedge::eval::unlock::people_images;
 use siamedge::unlock::FrameGate;
-
-use super::device_config::load_defaults;
 
 /// Arguments of `eval liveness`.
 #[derive(Debug, Args)]
@@ -46,13 +43,8 @@ struct LivenessReport {
 
 /// Runs `eval liveness`.
 pub fn eval(models: &Path, a: EvalLivenessArgs) -> anyhow::Result<()> {
-    let d: Option<DeviceConfig> = load_defaults(a.config.as_deref())?;
-    let u = d.map(|d| d.unlock).unwrap_or_default();
-    let gate = FrameGate {
-        min_face: u.min_face,
-        min_sharpness: u.min_sharpness,
-        liveness: u.liveness,
-    };
+    let u = super::unlock_eval::unlock_policy(a.config.as_deref())?;
+    let gate = FrameGate::from_config(&u);
     let (_, people) = people_images(&a.data, &[])?;
     let mut images: Vec<PathBuf> = people.into_iter().map(|(_, p)| p).collect();
     if images.is_empty() {

@@ -90,11 +90,7 @@ impl UnlockSetup {
 
 impl Setup {
     fn gate(&self) -> FrameGate {
-        FrameGate {
-            min_face: self.unlock.min_face,
-            min_sharpness: self.unlock.min_sharpness,
-            liveness: self.unlock.liveness,
-        }
+        FrameGate::from_config(&self.unlock)
     }
 
     fn recogniser(&self) -> anyhow::Result<Recogniser> {

@@ -75,16 +75,14 @@ pub struct CalibrateUnlockArgs {
 }
 
 fn policy(setup: &UnlockEvalSetup) -> anyhow::Result<UnlockConfig> {
-    let d: Option<DeviceConfig> = load_defaults(setup.config.as_deref())?;
-    Ok(d.map(|d| d.unlock).unwrap_or_default())
+    unlock_policy(setup.config.as_deref())
 }
 
-fn gate(u: &UnlockConfig) -> FrameGate {
-    FrameGate {
-        min_face: u.min_face,
-        min_sharpness: u.min_sharpness,
-        liveness: u.liveness,
-    }
+/// The `[unlock]` policy of `--config` (else the installed configuration,
+/// else the defaults).
+pub(super) fn unlock_policy(config: Option<&Path>) -> anyhow::Result<UnlockConfig> {
+    let d: Option<DeviceConfig> = load_defaults(config)?;
+    Ok(d.map(|d| d.unlock).unwrap_or_default())
 }
 
 fn embed(
@@ -100,7 +98,7 @@ fn embed(
     let out = gated_embeddings(
         models,
         setup.variant,
-        gate(u),
+        FrameGate::from_config(u),
         images,
         setup.threads,
         &|| bar.inc(1),

@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::unlock::{through_gate, GateRun};
 use super::EvalError;
 use crate::config::{LivenessMode, ModelVariant};
-use crate::image;
-use crate::unlock::{FrameGate, FrameVerdict, Recogniser};
+use crate::unlock::{FrameGate, FrameVerdict};
 
 /// One image's outcome: its gate verdict and, when it passed, the spoof score.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,37 +31,24 @@ pub fn liveness_scores(
     threads: usize,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<LivenessScore>, EvalError> {
-    let gate = FrameGate {
-        liveness: LivenessMode::Off,
-        ..gate
-    };
-    super::embed_set::parallel_map(
-        images.len(),
+    let paths: Vec<&Path> = images.iter().map(PathBuf::as_path).collect();
+    let run = GateRun {
+        models,
+        variant: ModelVariant::Fp32,
+        liveness: LivenessMode::Warn,
+        gate,
         threads,
-        || {
-            Recogniser::load(
-                models,
-                ModelVariant::Fp32,
-                LivenessMode::Warn,
-                gate.min_face,
-            )
-            .map_err(EvalError::from)
-        },
-        |rec, i| {
-            let path = &images[i];
-            let img = image::load(path).map_err(crate::eval::EmbedSetError::from)?;
-            let verdict = rec.examine(&img, &gate)?;
-            let live = match verdict {
-                FrameVerdict::Embedded { .. } => rec.liveness(&img)?,
-                _ => None,
-            };
-            Ok(LivenessScore {
-                path: path.clone(),
-                verdict: verdict.name().to_string(),
-                score: live.map(|l| l.0),
-                spoof: live.is_some_and(|l| l.1),
-            })
-        },
-        tick,
-    )
+    };
+    through_gate(run, &paths, tick, |rec, img, verdict, i| {
+        let live = match verdict {
+            FrameVerdict::Embedded { .. } => rec.liveness(img)?,
+            _ => None,
+        };
+        Ok(LivenessScore {
+            path: images[i].clone(),
+            verdict: verdict.name().to_string(),
+            score: live.map(|l| l.0),
+            spoof: live.is_some_and(|l| l.1),
+        })
+    })
 }

@@ -34,6 +34,48 @@ pub struct GatedImage {
     pub verdict: String,
 }
 
+/// How images go through the daemon's gate in an evaluation.
+pub(crate) struct GateRun<'a> {
+    /// The models folder.
+    pub models: &'a Path,
+    /// The embedder variant.
+    pub variant: ModelVariant,
+    /// Whether each worker loads the liveness net (it is never part of the gate here).
+    pub liveness: LivenessMode,
+    /// The gate.
+    pub gate: FrameGate,
+    /// Workers, each with its own models.
+    pub threads: usize,
+}
+
+/// Runs every image of `paths` through the gate of `run` and maps each
+/// with `then(models, image, verdict, index)`.
+pub(crate) fn through_gate<T: Send>(
+    run: GateRun<'_>,
+    paths: &[&Path],
+    tick: &(dyn Fn() + Sync),
+    then: impl Fn(&mut Recogniser, &image::RgbImage, FrameVerdict, usize) -> Result<T, EvalError> + Sync,
+) -> Result<Vec<T>, EvalError> {
+    let gate = FrameGate {
+        liveness: LivenessMode::Off,
+        ..run.gate
+    };
+    super::embed_set::parallel_map(
+        paths.len(),
+        run.threads,
+        || {
+            Recogniser::load(run.models, run.variant, run.liveness, gate.min_face)
+                .map_err(EvalError::from)
+        },
+        |rec, i| {
+            let img = image::load(paths[i]).map_err(crate::eval::EmbedSetError::from)?;
+            let verdict = rec.examine(&img, &gate)?;
+            then(rec, &img, verdict, i)
+        },
+        tick,
+    )
+}
+
 /// Embeds `images` (person, path) through the daemon's gate with `threads` workers.
 pub fn gated_embeddings(
     models: &Path,
@@ -43,31 +85,23 @@ pub fn gated_embeddings(
     threads: usize,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<GatedImage>, EvalError> {
-    let gate = FrameGate {
+    let paths: Vec<&Path> = images.iter().map(|(_, p)| p.as_path()).collect();
+    let run = GateRun {
+        models,
+        variant,
         liveness: LivenessMode::Off,
-        ..gate
-    };
-    super::embed_set::parallel_map(
-        images.len(),
+        gate,
         threads,
-        || {
-            Recogniser::load(models, variant, LivenessMode::Off, gate.min_face)
-                .map_err(EvalError::from)
-        },
-        |rec, i| {
-            let (person, path) = &images[i];
-            let img = image::load(path).map_err(crate::eval::EmbedSetError::from)?;
-            let verdict = rec.examine(&img, &gate)?;
-            let embedding =
-                matches!(verdict, FrameVerdict::Embedded { .. }).then(|| rec.embedding().to_vec());
-            Ok(GatedImage {
-                person: *person,
-                embedding,
-                verdict: verdict.name().to_string(),
-            })
-        },
-        tick,
-    )
+    };
+    through_gate(run, &paths, tick, |rec, _, verdict, i| {
+        let embedding =
+            matches!(verdict, FrameVerdict::Embedded { .. }).then(|| rec.embedding().to_vec());
+        Ok(GatedImage {
+            person: images[i].0,
+            embedding,
+            verdict: verdict.name().to_string(),
+        })
+    })
 }
 
 /// Images with the index of the person they show.

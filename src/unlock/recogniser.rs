@@ -70,6 +70,17 @@ pub struct FrameGate {
     pub liveness: LivenessMode,
 }
 
+impl FrameGate {
+    /// The gate of a device configuration's `[unlock]` policy.
+    pub fn from_config(u: &crate::config::UnlockConfig) -> FrameGate {
+        FrameGate {
+            min_face: u.min_face,
+            min_sharpness: u.min_sharpness,
+            liveness: u.liveness,
+        }
+    }
+}
+
 impl Recogniser {
     /// Loads the detector (its pyramid starting at the smallest face the
     /// gate accepts, less a margin: smaller faces would be refused anyway),
