@@ -10,7 +10,7 @@ use siamedge::actuate::{install_shutdown_handlers, shutdown_requested};
 use siamedge::capture::{CameraSettings, FrameSource, ImageReplay, V4l2Camera};
 use siamedge::config::ModelVariant;
 use siamedge::face::{Mtcnn, MtcnnConfig};
-use siamedge::image::{draw_box, AviWriter, FrameConverter, RgbImage};
+use siamedge::image::{draw_box, encode_jpeg, AviWriter, FrameConverter, RgbImage};
 use siamedge::track::{BBox, TrackResult, TrackState, Tracker, TrackerModels};
 
 /// Where the tracker's models are in a checkout (they are in the repository).
@@ -151,6 +151,7 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     let mut frame = RgbImage::new(0, 0);
     let mut video: Option<AviWriter> = None;
+    let mut jpeg = Vec::new();
     let mut started = false;
     let mut n: u64 = 0;
     let mut lost_for: u64 = 0;
@@ -201,14 +202,8 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
         if let Some(dir) = &args.out {
             draw_result(&mut frame, &result);
             let path = dir.join(format!("frame_{n:05}.jpg"));
-            let mut jpeg = Vec::new();
-            jpeg_encoder::Encoder::new(&mut jpeg, 85)
-                .encode(
-                    &frame.data,
-                    frame.width as u16,
-                    frame.height as u16,
-                    jpeg_encoder::ColorType::Rgb,
-                )
+            encode_jpeg(&frame, 85, &mut jpeg)
+                .map_err(anyhow::Error::msg)
                 .with_context(|| format!("encoding {}", path.display()))?;
             std::fs::write(&path, &jpeg).with_context(|| format!("writing {}", path.display()))?;
             if video.is_none() {
@@ -220,7 +215,7 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
                 )?);
             }
             if let Some(v) = &mut video {
-                v.push(&frame.data, frame.width, frame.height, 85)?;
+                v.push_jpeg(&jpeg, frame.width, frame.height)?;
             }
         }
         n += 1;

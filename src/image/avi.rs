@@ -28,26 +28,16 @@ pub enum AviError {
         /// The video's.
         want: (usize, usize),
     },
-    /// A frame could not be encoded.
-    #[error("video {path}: encoding frame {frame}: {reason}")]
-    Encode {
-        /// The file.
-        path: PathBuf,
-        /// Frame index.
-        frame: usize,
-        /// Why.
-        reason: String,
-    },
 }
 
-/// Writes RGB frames as an MJPEG AVI.
+/// Writes JPEG frames as an MJPEG AVI.
 pub struct AviWriter {
     path: PathBuf,
     file: BufWriter<File>,
     size: (usize, usize),
     fps: u32,
     index: Vec<(u32, u32)>,
-    jpeg: Vec<u8>,
+    movi_len: u32,
 }
 
 impl std::fmt::Debug for AviWriter {
@@ -79,20 +69,14 @@ impl AviWriter {
             size: (width, height),
             fps: fps.max(1),
             index: Vec::new(),
-            jpeg: Vec::new(),
+            movi_len: 4,
         };
         w.write_header(4, 0).map_err(io)?;
         Ok(w)
     }
 
-    /// Appends one RGB frame, JPEG-encoded at `quality`.
-    pub fn push(
-        &mut self,
-        rgb: &[u8],
-        width: usize,
-        height: usize,
-        quality: u8,
-    ) -> Result<(), AviError> {
+    /// Appends one frame of `width x height`, already JPEG-encoded.
+    pub fn push_jpeg(&mut self, jpeg: &[u8], width: usize, height: usize) -> Result<(), AviError> {
         let frame = self.index.len();
         if (width, height) != self.size {
             return Err(AviError::Size {
@@ -102,36 +86,20 @@ impl AviWriter {
                 want: self.size,
             });
         }
-        self.jpeg.clear();
-        jpeg_encoder::Encoder::new(&mut self.jpeg, quality)
-            .encode(
-                rgb,
-                width as u16,
-                height as u16,
-                jpeg_encoder::ColorType::Rgb,
-            )
-            .map_err(|e| AviError::Encode {
-                path: self.path.clone(),
-                frame,
-                reason: e.to_string(),
-            })?;
-        let offset = 4 + self
-            .index
-            .iter()
-            .map(|&(_, len)| 8 + even(len))
-            .sum::<u32>();
-        let len = self.jpeg.len() as u32;
+        let offset = self.movi_len;
+        let len = jpeg.len() as u32;
         let io = |error| AviError::Io {
             path: self.path.clone(),
             error,
         };
         self.file.write_all(b"00dc").map_err(io)?;
         self.file.write_all(&len.to_le_bytes()).map_err(io)?;
-        self.file.write_all(&self.jpeg).map_err(io)?;
+        self.file.write_all(jpeg).map_err(io)?;
         if len % 2 == 1 {
             self.file.write_all(&[0]).map_err(io)?;
         }
         self.index.push((offset, len));
+        self.movi_len += 8 + even(len);
         Ok(())
     }
 
@@ -142,11 +110,7 @@ impl AviWriter {
             path: path.clone(),
             error,
         };
-        let movi_len = 4 + self
-            .index
-            .iter()
-            .map(|&(_, len)| 8 + even(len))
-            .sum::<u32>();
+        let movi_len = self.movi_len;
         self.file.write_all(b"idx1").map_err(io)?;
         self.file
             .write_all(&(16 * self.index.len() as u32).to_le_bytes())
@@ -238,10 +202,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.avi");
         let mut w = AviWriter::create(&path, 16, 8, 25).unwrap();
-        let rgb = vec![100u8; 16 * 8 * 3];
-        w.push(&rgb, 16, 8, 80).unwrap();
-        w.push(&rgb, 16, 8, 80).unwrap();
-        assert!(w.push(&rgb[..48], 4, 4, 80).is_err());
+        let mut frame = crate::image::RgbImage::new(16, 8);
+        frame.data.fill(100);
+        let mut jpeg = Vec::new();
+        crate::image::encode_jpeg(&frame, 80, &mut jpeg).unwrap();
+        w.push_jpeg(&jpeg, 16, 8).unwrap();
+        w.push_jpeg(&jpeg, 16, 8).unwrap();
+        assert!(w.push_jpeg(&jpeg, 4, 4).is_err());
         w.finish().unwrap();
         let b = std::fs::read(&path).unwrap();
         let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());

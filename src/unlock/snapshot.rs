@@ -4,7 +4,7 @@
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::image::RgbImage;
+use crate::image::{encode_jpeg, RgbImage};
 
 /// Why a snapshot was not written.
 #[derive(Debug, thiserror::Error)]
@@ -33,11 +33,7 @@ pub fn write_snapshot(
     time_ms: u64,
     frame: &RgbImage,
 ) -> Result<PathBuf, SnapshotError> {
-    if frame.width == 0
-        || frame.height == 0
-        || frame.width > u16::MAX as usize
-        || frame.height > u16::MAX as usize
-    {
+    if frame.width == 0 || frame.height == 0 {
         return Err(SnapshotError::Encode(format!(
             "no frame to keep ({}x{})",
             frame.width, frame.height
@@ -54,14 +50,7 @@ pub fn write_snapshot(
         .map_err(folder)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(folder)?;
     let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 85)
-        .encode(
-            &frame.data,
-            frame.width as u16,
-            frame.height as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .map_err(|e| SnapshotError::Encode(e.to_string()))?;
+    encode_jpeg(frame, 85, &mut jpeg).map_err(SnapshotError::Encode)?;
     let path = dir.join(format!("{time_ms}-{user}.jpg"));
     crate::store::write_private(&path, &jpeg)?;
     Ok(path)
