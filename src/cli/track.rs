@@ -175,12 +175,7 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
             };
             tracker.init(&frame, first)?;
             started = true;
-            TrackResult {
-                bbox: first,
-                confidence: 1.0,
-                state: TrackState::Tracking,
-                signals: Default::default(),
-            }
+            TrackResult::initial(first)
         } else {
             let r = tracker.update(&frame)?;
             lost_for = if r.state == TrackState::Lost {

@@ -61,7 +61,7 @@ pub struct OtbSequence {
 impl OtbSequence {
     /// Reads the sequence in `dir`: `img/*` in name order and `groundtruth_rect.txt`.
     pub fn load(dir: &Path) -> Result<OtbSequence, OtbError> {
-        let truth = read_truth(&dir.join(GROUND_TRUTH))?;
+        let truth = read_boxes(&dir.join(GROUND_TRUTH))?;
         let replay = ImageReplay::open(&[dir.join("img")], false, None)?;
         let mut frames = replay.files().to_vec();
         frames.truncate(truth.len());
@@ -99,8 +99,9 @@ impl OtbSequence {
     }
 }
 
-/// Parses a ground-truth file: one box per line, numbers separated by commas, tabs or spaces.
-pub fn read_truth(path: &Path) -> Result<Vec<BBox>, OtbError> {
+/// Parses a box file (a ground truth, or a tracker's boxes): one box per
+/// line, numbers separated by commas, tabs or spaces.
+pub fn read_boxes(path: &Path) -> Result<Vec<BBox>, OtbError> {
     let text = std::fs::read_to_string(path).map_err(|error| OtbError::Io {
         path: path.to_path_buf(),
         error,
@@ -138,11 +139,6 @@ pub fn read_truth(path: &Path) -> Result<Vec<BBox>, OtbError> {
         });
     }
     Ok(boxes)
-}
-
-/// Reads a box file (one `x,y,w,h` per line, as a ground truth is).
-pub fn read_boxes(path: &Path) -> Result<Vec<BBox>, OtbError> {
-    read_truth(path)
 }
 
 /// Intersection over union of two boxes (0 when either is empty).
@@ -196,51 +192,50 @@ pub struct SequenceReport {
     pub results: Vec<TrackResult>,
 }
 
+/// Decodes `frames` in order through the camera path (replay, frame
+/// conversion) and hands each to `f` with its index.
+pub(crate) fn each_frame(
+    frames: &[PathBuf],
+    mut f: impl FnMut(usize, &RgbImage) -> Result<(), OtbError>,
+) -> Result<(), OtbError> {
+    let mut replay = ImageReplay::open(frames, false, None)?;
+    let mut converter = FrameConverter::new();
+    let mut bytes = Vec::new();
+    let mut frame = RgbImage::new(0, 0);
+    for i in 0..frames.len() {
+        let info = replay.next_frame(&mut bytes)?;
+        converter.to_rgb(&bytes, &info, &mut frame)?;
+        f(i, &frame)?;
+    }
+    Ok(())
+}
+
 /// Tracks one sequence from its first ground-truth box; `on_frame` is called after each frame.
 pub fn run_sequence(
     tracker: &mut Tracker,
     seq: &OtbSequence,
     on_frame: &dyn Fn(),
 ) -> Result<SequenceReport, OtbError> {
-    let mut replay = ImageReplay::open(&seq.frames, false, None)?;
-    let mut converter = FrameConverter::new();
-    let mut bytes = Vec::new();
-    let mut frame = RgbImage::new(0, 0);
     let mut results = Vec::with_capacity(seq.frames.len());
     let mut seconds = 0.0;
     let mut stages = TrackTimes::default();
-    for (i, truth) in seq.truth.iter().enumerate() {
-        let info = replay.next_frame(&mut bytes)?;
-        converter.to_rgb(&bytes, &info, &mut frame)?;
+    each_frame(&seq.frames, |i, frame| {
         if i == 0 {
-            tracker.init(&frame, *truth)?;
-            results.push(TrackResult {
-                bbox: *truth,
-                confidence: 1.0,
-                state: crate::track::TrackState::Tracking,
-                signals: Default::default(),
-            });
+            tracker.init(frame, seq.truth[0])?;
+            results.push(TrackResult::initial(seq.truth[0]));
         } else {
             let t = Instant::now();
-            let r = tracker.update(&frame)?;
+            let r = tracker.update(frame)?;
             seconds += t.elapsed().as_secs_f64();
-            let s = tracker.last_times();
-            stages.crop += s.crop;
-            stages.backbone += s.backbone;
-            stages.head += s.head;
-            stages.post += s.post;
+            stages.add(&tracker.last_times());
             results.push(r);
         }
         on_frame();
-    }
+        Ok(())
+    })?;
     let updates = results.len().saturating_sub(1).max(1) as f64;
     let mut report = score_sequence(seq, results, seconds);
-    report.stage_ms = TrackTimes {
-        crop: stages.crop / updates,
-        backbone: stages.backbone / updates,
-        head: stages.head / updates,
-        post: stages.post / updates,
-    };
+    report.stage_ms = stages.per(updates);
     Ok(report)
 }
 
@@ -327,28 +322,23 @@ pub fn parity_sequence(
     let closed = (1..frames)
         .filter(|&i| within(&results[i].bbox, &reference[i]).0)
         .count();
-    let mut replay = ImageReplay::open(&seq.frames[..frames], false, None)?;
-    let mut converter = FrameConverter::new();
-    let mut bytes = Vec::new();
-    let mut frame = RgbImage::new(0, 0);
     let recovery = tracker.recovery();
     tracker.set_recovery(false);
     let (mut steps, mut worst) = (0usize, 0.0f64);
-    for i in 0..frames {
-        let info = replay.next_frame(&mut bytes)?;
-        converter.to_rgb(&bytes, &info, &mut frame)?;
+    each_frame(&seq.frames[..frames], |i, frame| {
         if i == 0 {
-            tracker.init(&frame, seq.truth[0])?;
-            continue;
+            tracker.init(frame, seq.truth[0])?;
+            return Ok(());
         }
         if i > 1 {
             tracker.relocate(reference[i - 1]);
         }
-        let r = tracker.update(&frame)?;
+        let r = tracker.update(frame)?;
         let (ok, d) = within(&r.bbox, &reference[i]);
         steps += ok as usize;
         worst = worst.max(d);
-    }
+        Ok(())
+    })?;
     tracker.set_recovery(recovery);
     let n = frames.saturating_sub(1).max(1) as f64;
     Ok(ParityReport {
@@ -395,11 +385,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(GROUND_TRUTH);
         std::fs::write(&p, "1,2,3,4\n5\t6\t7\t8\n9 10 11 12\n\n").unwrap();
-        let boxes = read_truth(&p).unwrap();
+        let boxes = read_boxes(&p).unwrap();
         assert_eq!(boxes.len(), 3);
         assert_eq!(boxes[1], b(5.0, 6.0, 7.0, 8.0));
         std::fs::write(&p, "1,2,3,4\n1,2,x,4\n").unwrap();
-        let e = read_truth(&p).unwrap_err().to_string();
+        let e = read_boxes(&p).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("\"x\""), "{e}");
     }
 }

@@ -5,9 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::otb::{iou, OtbError, OtbSequence};
-use crate::capture::{FrameSource, ImageReplay};
-use crate::image::{FrameConverter, RgbImage};
+use super::otb::{each_frame, iou, OtbError, OtbSequence};
 use crate::track::{BBox, TrackResult, TrackState, Tracker};
 
 /// Frames of the target before the cut (at most; half the sequence if shorter).
@@ -84,27 +82,17 @@ pub struct CutReport {
 
 /// Tracks a cut sequence from its first box.
 pub fn run_cut(tracker: &mut Tracker, seq: &CutSequence) -> Result<CutReport, OtbError> {
-    let mut replay = ImageReplay::open(&seq.frames, false, None)?;
-    let mut converter = FrameConverter::new();
-    let mut bytes = Vec::new();
-    let mut frame = RgbImage::new(0, 0);
     let mut results = Vec::with_capacity(seq.frames.len());
-    for i in 0..seq.frames.len() {
-        let info = replay.next_frame(&mut bytes)?;
-        converter.to_rgb(&bytes, &info, &mut frame)?;
+    each_frame(&seq.frames, |i, frame| {
         if i == 0 {
             let first = seq.truth[0].expect("a cut sequence starts with the target");
-            tracker.init(&frame, first)?;
-            results.push(TrackResult {
-                bbox: first,
-                confidence: 1.0,
-                state: TrackState::Tracking,
-                signals: Default::default(),
-            });
+            tracker.init(frame, first)?;
+            results.push(TrackResult::initial(first));
         } else {
-            results.push(tracker.update(&frame)?);
+            results.push(tracker.update(frame)?);
         }
-    }
+        Ok(())
+    })?;
     let frames_to_lost = (seq.cut..seq.back)
         .find(|&i| results[i].state == TrackState::Lost)
         .map(|i| i - seq.cut + 1);

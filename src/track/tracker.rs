@@ -54,6 +54,38 @@ pub struct TrackTimes {
     pub post: f64,
 }
 
+impl TrackResult {
+    /// The result of the first frame: the box the tracker starts from, held for certain.
+    pub fn initial(bbox: BBox) -> TrackResult {
+        TrackResult {
+            bbox,
+            confidence: 1.0,
+            state: TrackState::Tracking,
+            signals: Signals::default(),
+        }
+    }
+}
+
+impl TrackTimes {
+    /// Adds another update's times to these.
+    pub fn add(&mut self, other: &TrackTimes) {
+        self.crop += other.crop;
+        self.backbone += other.backbone;
+        self.head += other.head;
+        self.post += other.post;
+    }
+
+    /// Each time divided by `n` (a mean over `n` updates).
+    pub fn per(&self, n: f64) -> TrackTimes {
+        TrackTimes {
+            crop: self.crop / n,
+            backbone: self.backbone / n,
+            head: self.head / n,
+            post: self.post / n,
+        }
+    }
+}
+
 /// The model files of a tracker.
 #[derive(Debug, Clone)]
 pub struct TrackerModels {
