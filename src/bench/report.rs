@@ -112,6 +112,21 @@ fn ms(v: f64) -> String {
     format!("{v:.2}")
 }
 
+/// A Markdown table row: `cells`, then the p50, p90, p99 and mean of `l`.
+fn latency_row(s: &mut String, cells: &[&str], l: &Latency) {
+    for c in cells {
+        let _ = write!(s, "| {c} ");
+    }
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} |",
+        ms(l.p50_ms),
+        ms(l.p90_ms),
+        ms(l.p99_ms),
+        ms(l.mean_ms)
+    );
+}
+
 impl BenchReport {
     /// The report as Markdown tables.
     pub fn to_markdown(&self) -> String {
@@ -149,17 +164,7 @@ impl BenchReport {
             s.push_str("\n| variant | stage | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---|---|---|---|---|\n");
             for v in &self.variants {
                 for st in &v.pipeline {
-                    let l = &st.latency;
-                    let _ = writeln!(
-                        s,
-                        "| {} | {} | {} | {} | {} | {} |",
-                        v.variant,
-                        st.stage,
-                        ms(l.p50_ms),
-                        ms(l.p90_ms),
-                        ms(l.p99_ms),
-                        ms(l.mean_ms)
-                    );
+                    latency_row(&mut s, &[&v.variant, &st.stage], &st.latency);
                 }
             }
         }
@@ -167,18 +172,7 @@ impl BenchReport {
             s.push_str("\n| tracker variant | engine | stage | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---|---|---|---|---|---|\n");
             for t in &self.tracker {
                 for st in &t.stages {
-                    let l = &st.latency;
-                    let _ = writeln!(
-                        s,
-                        "| {} | {} | {} | {} | {} | {} | {} |",
-                        t.variant,
-                        t.engine,
-                        st.stage,
-                        ms(l.p50_ms),
-                        ms(l.p90_ms),
-                        ms(l.p99_ms),
-                        ms(l.mean_ms)
-                    );
+                    latency_row(&mut s, &[&t.variant, &t.engine, &st.stage], &st.latency);
                 }
             }
         }
