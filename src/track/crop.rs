@@ -40,11 +40,6 @@ impl Cropper {
         }
     }
 
-    /// The output's side in pixels.
-    pub fn side(&self) -> usize {
-        self.side
-    }
-
     /// Crops the `window x window` square centred on `(cx, cy)` from `frame`
     /// (pixels outside it read `fill`, in RGB) and resizes it to the output
     /// side. Returns the planar BGR tensor `[3, side, side]`.

@@ -239,11 +239,6 @@ impl Tracker {
         self.recovery
     }
 
-    /// The tracker's constants, from the head's manifest.
-    pub fn spec(&self) -> &TrackerSpec {
-        &self.spec
-    }
-
     /// Starts tracking the target inside `bbox` in `frame`.
     pub fn init(&mut self, frame: &RgbImage, bbox: BBox) -> Result<(), TrackError> {
         if !(bbox.w >= 1.0 && bbox.h >= 1.0 && bbox.x.is_finite() && bbox.y.is_finite()) {
