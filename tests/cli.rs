@@ -1,5 +1,6 @@
 //! The `siamedge` binary as a user runs it: `compare` (text and `--json`),
-//! `eval lfw` on a tiny LFW-layout fixture, `info`, `bench --json`,
+//! `eval lfw` on a tiny LFW-layout fixture, `info` and `info --profile`,
+//! `bench --json` (with replayed camera frames),
 //! `capture` from a replay, `gpio` on a missing chip, and the errors for a
 //! missing model, a sha256 mismatch and a manifest typo.
 
@@ -187,6 +188,120 @@ fn bench_json_has_every_section() {
         .iter()
         .any(|f| f["conversion"] == "MJPG -> RGB" && f["width"] == 1280));
     assert_eq!(r["debug_build"], cfg!(debug_assertions), "{r}");
+}
+
+#[test]
+fn info_profile_times_every_node_of_the_plan() {
+    let r = stdout_json(&siamedge(&[
+        "info",
+        "pnet.onnx",
+        "--profile",
+        "--shape",
+        "1,3,40,30",
+        "--runs",
+        "2",
+        "--json",
+        "--models",
+        s(&common::models()),
+    ]));
+    let nodes = r.as_array().unwrap();
+    assert!(nodes.len() > 10, "{r}");
+    assert!(
+        nodes.iter().all(|n| n["ms"].as_f64().unwrap() >= 0.0),
+        "{r}"
+    );
+    let total: f64 = nodes.iter().map(|n| n["ms"].as_f64().unwrap()).sum();
+    assert!(total > 0.0, "{r}");
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n["op"] == "OptMatMul" && n["output"] != ""),
+        "{r}"
+    );
+    assert!(
+        nodes.iter().all(|n| n["op"] != "Reduce<Max>"),
+        "the importer writes the softmax's maximum over two classes as a Max of slices: {r}"
+    );
+    let out = siamedge(&[
+        "info",
+        "FaceAntiSpoofing.onnx",
+        "--models",
+        s(&common::models()),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("im2col instead of direct spatial convolution")
+            || text.contains("direct spatial convolution kept"),
+        "the liveness net's 3x3 convolutions get both lowerings timed: {text}"
+    );
+    let e = stderr_of_failure(&siamedge(&[
+        "info",
+        "pnet.onnx",
+        "--profile",
+        "--models",
+        s(&common::models()),
+    ]));
+    assert!(
+        e.contains("symbolic input sizes") && e.contains("--shape"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bench_replays_photos_as_camera_frames_with_every_stage() {
+    let r = stdout_json(&siamedge(&[
+        "bench",
+        s(&common::sample("obama.jpg")),
+        "--frame-size",
+        "320x240",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--json",
+        "--variant",
+        "fp32",
+        "--models",
+        s(&common::models()),
+    ]));
+    assert_eq!(r["input"], "1 photo(s) replayed as 320x240 frames", "{r}");
+    let v = &r["variants"][0];
+    let stages: Vec<&str> = v["pipeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| st["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "decode",
+            "detect",
+            "detect: P-Net",
+            "detect: R-Net",
+            "detect: O-Net",
+            "align",
+            "liveness",
+            "embed",
+            "total"
+        ],
+        "{r}"
+    );
+    let d = &v["detector"];
+    assert_eq!(d["frames"], 3, "one warm-up and two timed runs: {r}");
+    assert!(d["scales"].as_f64().unwrap() >= 3.0, "{r}");
+    assert!(
+        d["rnet_crops"].as_f64().unwrap() >= d["onet_crops"].as_f64().unwrap(),
+        "{r}"
+    );
+    assert!(d["onet_crops"].as_f64().unwrap() >= 1.0, "{r}");
+    let e = stderr_of_failure(&siamedge(&[
+        "bench",
+        s(&common::sample("obama.jpg")),
+        "--frame-size",
+        "640by480",
+    ]));
+    assert!(e.contains("640x480"), "{e}");
 }
 
 #[test]

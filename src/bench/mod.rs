@@ -11,7 +11,8 @@ pub use frames::{frame_costs, synthetic_frame, FrameCost, FRAME_SIZES};
 pub use instructions::{per_run, InstructionCounter};
 pub use memory::{peak_rss_mib, reset_peak_rss};
 pub use report::{
-    compare, BenchReport, Comparison, HostInfo, StageLatency, VariantBench, DEBUG_BUILD_WARNING,
+    compare, BenchReport, Comparison, DetectorRuns, HostInfo, StageLatency, VariantBench,
+    DEBUG_BUILD_WARNING,
 };
 pub use tracker::{bench_tracker, TrackerBench};
 

@@ -43,10 +43,46 @@ impl HostInfo {
 /// Latency of one stage of the face pipeline.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StageLatency {
-    /// `decode`, `detect`, `align`, `embed` or `total`.
+    /// `decode`, `detect` (and its parts `detect: P-Net`, `detect: R-Net`,
+    /// `detect: O-Net`), `align`, `liveness`, `embed` or `total`.
     pub stage: String,
     /// Its percentiles.
     pub latency: Latency,
+}
+
+/// The detector's runs per frame: pyramid scales, R-Net and O-Net crops
+/// (summed while measuring, then the mean per frame).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct DetectorRuns {
+    /// Frames counted.
+    pub frames: usize,
+    /// P-Net pyramid scales per frame.
+    pub scales: f64,
+    /// R-Net crops per frame.
+    pub rnet_crops: f64,
+    /// O-Net crops per frame.
+    pub onet_crops: f64,
+}
+
+impl DetectorRuns {
+    /// Counts one frame's detection.
+    pub fn add(&mut self, d: &crate::face::DetectStats) {
+        self.frames += 1;
+        self.scales += d.scales as f64;
+        self.rnet_crops += d.rnet_crops as f64;
+        self.onet_crops += d.onet_crops as f64;
+    }
+
+    /// The sums turned into means per frame.
+    pub fn mean(&self) -> DetectorRuns {
+        let n = self.frames.max(1) as f64;
+        DetectorRuns {
+            frames: self.frames,
+            scales: self.scales / n,
+            rnet_crops: self.rnet_crops / n,
+            onet_crops: self.onet_crops / n,
+        }
+    }
 }
 
 /// Everything measured for one model variant.
@@ -74,6 +110,10 @@ pub struct VariantBench {
     /// Per-stage latency of the whole pipeline on the replayed frames (empty
     /// when only synthetic input was timed).
     pub pipeline: Vec<StageLatency>,
+    /// The detector's mean runs per replayed frame (absent without frames
+    /// and in older reports).
+    #[serde(default)]
+    pub detector: Option<DetectorRuns>,
     /// Peak resident memory while this variant was loaded and run.
     pub peak_rss_mib: Option<f64>,
 }
@@ -165,6 +205,15 @@ impl BenchReport {
             for v in &self.variants {
                 for st in &v.pipeline {
                     latency_row(&mut s, &[&v.variant, &st.stage], &st.latency);
+                }
+            }
+            for v in &self.variants {
+                if let Some(d) = &v.detector {
+                    let _ = writeln!(
+                        s,
+                        "\n{}: per frame, P-Net on {:.1} pyramid scales, R-Net on {:.1} crops, O-Net on {:.1} (mean of {} frames)",
+                        v.variant, d.scales, d.rnet_crops, d.onet_crops, d.frames
+                    );
                 }
             }
         }
@@ -327,6 +376,7 @@ mod tests {
                         stage: "total".into(),
                         latency: latency(3.0 * p50),
                     }],
+                    detector: None,
                     peak_rss_mib: Some(50.0),
                 })
                 .collect(),

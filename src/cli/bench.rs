@@ -10,11 +10,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 use siamedge::bench::{
     bench_tracker, compare, frame_costs, measure, peak_rss_mib, per_run, reset_peak_rss,
-    synthetic_face, BenchReport, HostInfo, InstructionCounter, Latency, StageLatency, TrackerBench,
-    VariantBench, DEBUG_BUILD_WARNING,
+    synthetic_face, BenchReport, DetectorRuns, HostInfo, InstructionCounter, Latency, StageLatency,
+    TrackerBench, VariantBench, DEBUG_BUILD_WARNING,
 };
 use siamedge::config::{DeviceConfig, ModelVariant};
-use siamedge::face::{Embedder, FacePipeline, MtcnnConfig};
+use siamedge::face::{Embedder, FacePipeline, Liveness, MtcnnConfig, LIVENESS_FILE};
 use siamedge::image;
 
 /// Arguments of `bench`.
@@ -48,9 +48,68 @@ pub struct BenchArgs {
     /// Also write the JSON report to this file (for `--compare`).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replay each photo as a camera frame of this size, WxH (e.g. 640x480):
+    /// scaled to fit, centred on grey, and JPEG-encoded, so that decode,
+    /// detection and the rest are timed on frames of that size.
+    #[arg(long, value_parser = parse_frame_size, requires = "frames")]
+    frame_size: Option<(usize, usize)>,
     /// Compare two JSON reports (B relative to A) instead of measuring.
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["frames", "config", "variants"])]
     compare: Vec<PathBuf>,
+}
+
+/// Parses `WxH`.
+fn parse_frame_size(s: &str) -> Result<(usize, usize), String> {
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| (16..=8192).contains(&n))
+    };
+    match s.split_once('x').map(|(w, h)| (parse(w), parse(h))) {
+        Some((Some(w), Some(h))) => Ok((w, h)),
+        _ => Err(format!(
+            "{s:?} is not a frame size: give WxH, e.g. 640x480 (each side 16 to 8192)"
+        )),
+    }
+}
+
+/// `img` scaled to fit `width x height` (aspect kept), centred on mid-grey.
+fn letterbox(img: &image::RgbImage, width: usize, height: usize) -> image::RgbImage {
+    let scale = (width as f32 / img.width as f32).min(height as f32 / img.height as f32);
+    let (w, h) = (
+        ((img.width as f32 * scale).round() as usize).clamp(1, width),
+        ((img.height as f32 * scale).round() as usize).clamp(1, height),
+    );
+    let (mut scaled, mut scratch) = (image::RgbImage::default(), image::ResizeScratch::default());
+    image::resize(img, w, h, &mut scaled, &mut scratch);
+    let mut frame = image::RgbImage {
+        width,
+        height,
+        data: vec![128; width * height * 3],
+    };
+    let (x0, y0) = ((width - w) / 2, (height - h) / 2);
+    for y in 0..h {
+        let to = ((y0 + y) * width + x0) * 3;
+        frame.data[to..to + w * 3].copy_from_slice(&scaled.data[y * w * 3..(y + 1) * w * 3]);
+    }
+    frame
+}
+
+/// Each replayed photo turned into a JPEG camera frame of `size`.
+fn as_frames(
+    photos: Vec<(PathBuf, Vec<u8>)>,
+    (width, height): (usize, usize),
+) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+    photos
+        .into_iter()
+        .map(|(path, bytes)| {
+            let frame = letterbox(&image::decode(&bytes)?, width, height);
+            let mut jpeg = Vec::new();
+            image::encode_jpeg(&frame, 90, &mut jpeg).map_err(anyhow::Error::msg)?;
+            Ok((path, jpeg))
+        })
+        .collect()
 }
 
 /// The frames to replay: files as given, folders expanded to their images in name order.
@@ -120,17 +179,25 @@ fn throughput(
     Ok((threads * runs) as f64 / elapsed.as_secs_f64())
 }
 
-/// Per-stage latency of the whole pipeline over the replayed frames.
+/// Per-stage latency of the whole pipeline over the replayed frames, and the
+/// detector's mean runs per frame. Liveness is timed on each detected face
+/// when `FaceAntiSpoofing.onnx` is in the models folder.
 fn time_pipeline(
     models: &Path,
     variant: ModelVariant,
     frames: &[(PathBuf, Vec<u8>)],
     warmup: usize,
     runs: usize,
-) -> anyhow::Result<Vec<StageLatency>> {
+) -> anyhow::Result<(Vec<StageLatency>, DetectorRuns)> {
     let mut pipeline = FacePipeline::load_variant(models, variant, MtcnnConfig::default())?;
+    let liveness_file = models.join(LIVENESS_FILE);
+    let mut liveness = liveness_file
+        .is_file()
+        .then(|| Liveness::load(&liveness_file))
+        .transpose()?;
     let mut embedding = Vec::new();
-    let mut stages: [Vec<Duration>; 4] = Default::default();
+    let mut stages: [Vec<Duration>; 8] = Default::default();
+    let mut counted = DetectorRuns::default();
     let mut next = 0;
     let total = measure(warmup, runs, || -> anyhow::Result<()> {
         let (_, bytes) = &frames[next % frames.len()];
@@ -139,17 +206,41 @@ fn time_pipeline(
         let img = image::decode(bytes)?;
         let decode = t.elapsed();
         let r = pipeline.process(&img, &mut embedding)?;
-        for (s, t) in stages
-            .iter_mut()
-            .zip([decode, r.times.detect, r.times.align, r.times.embed])
-        {
+        let t = Instant::now();
+        if let (Some(net), Some(face)) = (liveness.as_mut(), &r.face) {
+            net.score(&img, face.bbox)?;
+        }
+        let live = t.elapsed();
+        let d = *pipeline.detect_stats();
+        counted.add(&d);
+        for (s, t) in stages.iter_mut().zip([
+            decode,
+            r.times.detect,
+            d.pnet,
+            d.rnet,
+            d.onet,
+            r.times.align,
+            live,
+            r.times.embed,
+        ]) {
             s.push(t);
         }
         Ok(())
     })?;
-    let mut out: Vec<StageLatency> = ["decode", "detect", "align", "embed"]
+    let names = [
+        "decode",
+        "detect",
+        "detect: P-Net",
+        "detect: R-Net",
+        "detect: O-Net",
+        "align",
+        "liveness",
+        "embed",
+    ];
+    let mut out: Vec<StageLatency> = names
         .into_iter()
         .zip(stages)
+        .filter(|(stage, _)| *stage != "liveness" || liveness.is_some())
         .map(|(stage, mut s)| StageLatency {
             stage: stage.into(),
             latency: Latency::from_samples(&mut s[warmup..]),
@@ -159,7 +250,7 @@ fn time_pipeline(
         stage: "total".into(),
         latency: total,
     });
-    Ok(out)
+    Ok((out, counted.mean()))
 }
 
 struct Plan<'a> {
@@ -207,10 +298,12 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
     };
     drop(embedder);
     let throughput_per_s = throughput(&model, variant, plan.threads, plan.runs)?;
-    let pipeline = if plan.frames.is_empty() {
-        Vec::new()
+    let (pipeline, detector) = if plan.frames.is_empty() {
+        (Vec::new(), None)
     } else {
-        time_pipeline(plan.models, variant, plan.frames, plan.warmup, plan.runs)?
+        let (stages, runs) =
+            time_pipeline(plan.models, variant, plan.frames, plan.warmup, plan.runs)?;
+        (stages, Some(runs))
     };
     Ok(VariantBench {
         variant: variant.name().into(),
@@ -223,6 +316,7 @@ fn bench_variant(plan: &Plan, variant: ModelVariant) -> anyhow::Result<VariantBe
         instructions_per_embed,
         throughput_per_s,
         pipeline,
+        detector,
         peak_rss_mib: peak_rss_mib(),
     })
 }
@@ -305,7 +399,10 @@ pub fn run(explicit: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
     } else {
         args.variants.clone()
     };
-    let frames = replay_frames(&args.frames)?;
+    let mut frames = replay_frames(&args.frames)?;
+    if let Some(size) = args.frame_size {
+        frames = as_frames(frames, size)?;
+    }
     let plan = Plan {
         models,
         frames: &frames,
@@ -321,7 +418,10 @@ pub fn run(explicit: Option<&Path>, args: BenchArgs) -> anyhow::Result<()> {
         input: if frames.is_empty() {
             "synthetic aligned face".into()
         } else {
-            format!("{} replayed frame(s)", frames.len())
+            match args.frame_size {
+                Some((w, h)) => format!("{} photo(s) replayed as {w}x{h} frames", frames.len()),
+                None => format!("{} replayed frame(s)", frames.len()),
+            }
         },
         variants: variants
             .into_iter()

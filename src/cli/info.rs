@@ -1,9 +1,12 @@
-//! `siamedge info MODEL`: a model's manifest, the engine that runs it, and its optimised graph.
+//! `siamedge info MODEL`: a model's manifest, the engine that runs it, and its
+//! optimised graph; `--profile` times each node of that graph.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::{bail, Context};
 use clap::Args;
-use siamedge::model::{Execution, Model};
+use siamedge::model::{Execution, Model, NodeTime};
 
 /// Arguments of `info`.
 #[derive(Debug, Args)]
@@ -15,6 +18,20 @@ pub struct InfoArgs {
     /// else tract), tract, or int8 (an error when the integer kernels cannot run it).
     #[arg(long, default_value = "auto")]
     engine: Execution,
+    /// Time every node of tract's optimised graph on a zero input and print
+    /// them slowest first, with the kernel tract chose (direct, im2col, depthwise).
+    #[arg(long)]
+    profile: bool,
+    /// Input shape for --profile, as N,C,A,B in the model's layout (needed
+    /// for a model with symbolic sizes such as P-Net; default: the manifest's).
+    #[arg(long, value_delimiter = ',', requires = "profile")]
+    shape: Vec<usize>,
+    /// Timed runs per node for --profile (after one untimed run).
+    #[arg(long, default_value_t = 20, requires = "profile")]
+    runs: usize,
+    /// Print the profile as JSON (one object per node, in graph order).
+    #[arg(long, requires = "profile")]
+    json: bool,
 }
 
 /// Runs `info`.
@@ -24,12 +41,15 @@ pub fn run(models: &Path, args: InfoArgs) -> anyhow::Result<()> {
     } else {
         models.join(&args.model)
     };
-    let model = Model::load_with(&path, args.engine)?;
+    let mut model = Model::load_with(&path, args.engine)?;
+    if args.profile {
+        return profile(&mut model, &path, &args);
+    }
     print!("{}", model.manifest().to_toml());
     println!("\n# engine: {}", model.network().engine_report());
     let ops = model.network().op_names();
     println!("# optimised graph: {} nodes", ops.len());
-    let mut counts = std::collections::BTreeMap::new();
+    let mut counts = BTreeMap::new();
     for op in ops {
         *counts.entry(op).or_insert(0) += 1;
     }
@@ -37,4 +57,85 @@ pub fn run(models: &Path, args: InfoArgs) -> anyhow::Result<()> {
         println!("#   {op}: {n}");
     }
     Ok(())
+}
+
+/// `--profile`: each node's time, slowest first, then the time per operator.
+fn profile(model: &mut Model, path: &Path, args: &InfoArgs) -> anyhow::Result<()> {
+    let shape: [usize; 4] = if args.shape.is_empty() {
+        model
+            .manifest()
+            .input
+            .shape
+            .clone()
+            .try_into()
+            .expect("validated rank 4")
+    } else {
+        match args.shape.clone().try_into() {
+            Ok(shape) => shape,
+            Err(given) => bail!("--shape takes four sizes N,C,A,B, got {given:?}"),
+        }
+    };
+    if shape.contains(&0) {
+        bail!(
+            "{} has symbolic input sizes ({:?}): give the shape to profile with --shape N,C,A,B",
+            path.display(),
+            model.manifest().input.shape
+        );
+    }
+    let nodes = model
+        .profile(shape, args.runs.max(1))
+        .with_context(|| format!("profiling {}", path.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&nodes)?);
+        return Ok(());
+    }
+    print!(
+        "{}",
+        profile_table(&path.display().to_string(), shape, &nodes)
+    );
+    Ok(())
+}
+
+/// The profile as Markdown: the nodes slowest first (those over 1 % of the
+/// total), then the total per operator.
+fn profile_table(file: &str, shape: [usize; 4], nodes: &[NodeTime]) -> String {
+    use std::fmt::Write;
+    let total: f64 = nodes.iter().map(|n| n.ms).sum();
+    let mut out = format!(
+        "# {file}, input {shape:?}: {:.3} ms per run over {} nodes\n\n",
+        total,
+        nodes.len()
+    );
+    out.push_str("| ms | % | op | node | output | tract's choice |\n|---:|---:|---|---|---|---|\n");
+    let mut order: Vec<&NodeTime> = nodes.iter().collect();
+    order.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    for n in order.iter().filter(|n| n.ms >= total * 0.01) {
+        let _ = writeln!(
+            out,
+            "| {:.3} | {:.1} | {} | {} | {} | {} |",
+            n.ms,
+            100.0 * n.ms / total,
+            n.op,
+            n.node,
+            n.output,
+            n.info
+        );
+    }
+    let mut per_op: BTreeMap<&str, (usize, f64)> = BTreeMap::new();
+    for n in nodes {
+        let e = per_op.entry(&n.op).or_default();
+        e.0 += 1;
+        e.1 += n.ms;
+    }
+    let mut per_op: Vec<_> = per_op.into_iter().collect();
+    per_op.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+    out.push_str("\n| op | nodes | ms | % |\n|---|---:|---:|---:|\n");
+    for (op, (count, ms)) in per_op {
+        let _ = writeln!(
+            out,
+            "| {op} | {count} | {ms:.3} | {:.1} |",
+            100.0 * ms / total
+        );
+    }
+    out
 }

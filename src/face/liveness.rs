@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
-use crate::image::{crop_resize, RgbImage};
+use crate::image::{crop_resize, ResizeScratch, RgbImage};
 use crate::model::{Model, ModelError};
+
+/// The liveness model's file name in a models folder.
+pub const LIVENESS_FILE: &str = "FaceAntiSpoofing.onnx";
 
 /// The anti-spoofing network with a reused input crop.
 #[derive(Debug)]
@@ -13,7 +16,7 @@ pub struct Liveness {
     spoof_above: f32,
     crop: RgbImage,
     patch: RgbImage,
-    scratch: Vec<f32>,
+    scratch: ResizeScratch,
     leaves: Vec<f32>,
 }
 
@@ -33,7 +36,7 @@ impl Liveness {
             spoof_above,
             crop: RgbImage::default(),
             patch: RgbImage::default(),
-            scratch: Vec::new(),
+            scratch: ResizeScratch::default(),
             leaves: Vec::new(),
         })
     }

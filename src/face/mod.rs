@@ -11,6 +11,6 @@ pub use align::{
     align_face, centre_crop_face, similarity_transform, ALIGNED_SIZE, ARCFACE_TEMPLATE,
 };
 pub use embedder::Embedder;
-pub use liveness::Liveness;
-pub use mtcnn::{Face, Mtcnn, MtcnnConfig};
+pub use liveness::{Liveness, LIVENESS_FILE};
+pub use mtcnn::{DetectStats, Face, Mtcnn, MtcnnConfig};
 pub use pipeline::{FacePipeline, FaceResult, StageTimes};

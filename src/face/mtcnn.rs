@@ -7,8 +7,9 @@
 //! accordingly, so P-Net's maps come back indexed `[channel][x][y]`.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::image::{crop_resize, resize, RgbImage};
+use crate::image::{crop_resize, resize, ResizeScratch, RgbImage};
 use crate::model::{Model, ModelError};
 
 /// A detected face: box, confidence and five landmarks (eyes, nose, mouth corners).
@@ -58,6 +59,23 @@ impl Default for MtcnnConfig {
     }
 }
 
+/// What the last [`Mtcnn::detect`] ran: time and runs per network.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DetectStats {
+    /// P-Net over the pyramid, with the resizing and candidate collection.
+    pub pnet: Duration,
+    /// Pyramid scales P-Net ran on.
+    pub scales: usize,
+    /// R-Net over the candidates, with the crops.
+    pub rnet: Duration,
+    /// R-Net runs (one per P-Net candidate).
+    pub rnet_crops: usize,
+    /// O-Net over R-Net's survivors, with the crops.
+    pub onet: Duration,
+    /// O-Net runs.
+    pub onet_crops: usize,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     bbox: [f32; 4],
@@ -73,11 +91,12 @@ pub struct Mtcnn {
     onet: Model,
     config: MtcnnConfig,
     scaled: RgbImage,
-    scratch: Vec<f32>,
+    scratch: ResizeScratch,
     patch: RgbImage,
     crop: RgbImage,
     candidates: Vec<Candidate>,
     level: Vec<Candidate>,
+    stats: DetectStats,
 }
 
 impl Mtcnn {
@@ -89,11 +108,12 @@ impl Mtcnn {
             onet: Model::load(&dir.join("onet.onnx"))?,
             config,
             scaled: RgbImage::default(),
-            scratch: Vec::new(),
+            scratch: ResizeScratch::default(),
             patch: RgbImage::default(),
             crop: RgbImage::default(),
             candidates: Vec::new(),
             level: Vec::new(),
+            stats: DetectStats::default(),
         })
     }
 
@@ -104,15 +124,30 @@ impl Mtcnn {
 
     /// Detects faces in `img`, best score first.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>, ModelError> {
+        self.stats = DetectStats::default();
+        let t = Instant::now();
         self.propose(img)?;
+        self.stats.pnet = t.elapsed();
         if self.candidates.is_empty() {
             return Ok(Vec::new());
         }
+        let t = Instant::now();
+        self.stats.rnet_crops = self.candidates.len();
         self.refine(img)?;
+        self.stats.rnet = t.elapsed();
         if self.candidates.is_empty() {
             return Ok(Vec::new());
         }
-        self.output(img)
+        let t = Instant::now();
+        self.stats.onet_crops = self.candidates.len();
+        let faces = self.output(img);
+        self.stats.onet = t.elapsed();
+        faces
+    }
+
+    /// Time and runs per network of the last [`Mtcnn::detect`].
+    pub fn last_stats(&self) -> &DetectStats {
+        &self.stats
     }
 
     /// P-Net over the pyramid: candidate boxes, regressed and squared.
@@ -138,6 +173,7 @@ impl Mtcnn {
             );
             nms(&mut self.level, 0.5, Overlap::Union);
             self.candidates.extend_from_slice(&self.level);
+            self.stats.scales += 1;
             face /= self.config.factor;
         }
         nms(&mut self.candidates, 0.7, Overlap::Union);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::align::{align_face, centre_crop_face};
-use super::{Embedder, Face, Mtcnn, MtcnnConfig};
+use super::{DetectStats, Embedder, Face, Mtcnn, MtcnnConfig};
 use crate::config::ModelVariant;
 use crate::image::RgbImage;
 use crate::model::ModelError;
@@ -65,6 +65,11 @@ impl FacePipeline {
     /// The embedder (its manifest holds thresholds and the distance).
     pub fn embedder(&self) -> &Embedder {
         &self.embedder
+    }
+
+    /// Time and runs per detector network of the last processed image.
+    pub fn detect_stats(&self) -> &DetectStats {
+        self.detector.last_stats()
     }
 
     /// The aligned crop of the last processed image.

@@ -17,7 +17,7 @@ pub use draw::draw_box;
 pub use encode::encode_jpeg;
 pub use frame::{fnv1a64, FrameInfo, PixelFormat};
 pub use mjpeg::{JpegError, JpegInfo, MjpegDecoder};
-pub use resize::{crop_resize, resize};
+pub use resize::{crop_resize, resize, ResizeScratch};
 pub use warp::{warp_affine, Affine};
 
 /// The image files siamedge reads (replays, evaluation folders), by extension.

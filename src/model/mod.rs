@@ -6,7 +6,9 @@ mod error;
 mod int8;
 mod manifest;
 mod network;
+mod plan_choice;
 mod preprocess;
+mod profile;
 mod runner;
 mod tensor_data;
 
@@ -18,6 +20,7 @@ pub use manifest::{
 };
 pub use network::{Dim, Execution, Network, NetworkOutputs};
 pub use preprocess::fill_input;
+pub use profile::NodeTime;
 pub use runner::{load_verified, sha256_hex, Model};
 pub use tensor_data::{float_values, int8_values};
 

@@ -4,9 +4,10 @@ use prost::Message;
 use std::path::{Path, PathBuf};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::plan::SimpleState;
 
 use super::int8::Int8Net;
+use super::plan_choice::optimised_state;
+use super::profile::{profile_state, NodeTime};
 use super::ModelError;
 
 /// One dimension of an input shape: fixed, or a named symbol resolved at run time
@@ -90,6 +91,7 @@ pub struct Network {
     input_shapes: Vec<Vec<Dim>>,
     outputs: NetworkOutputs,
     int8_declined: Option<String>,
+    plan_choice: Option<String>,
 }
 
 impl std::fmt::Debug for Network {
@@ -143,6 +145,7 @@ impl Network {
                         input_shapes: input_shapes.to_vec(),
                         outputs: NetworkOutputs::default(),
                         int8_declined: None,
+                        plan_choice: None,
                     })
                 }
                 Ok(None) if execution == Execution::Int8 => {
@@ -183,11 +186,22 @@ impl Network {
                 .with_input_fact(i, f32::fact(dims).into())
                 .map_err(load_err)?;
         }
-        let plan = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
+        let concrete: Option<Vec<Vec<usize>>> = input_shapes
+            .iter()
+            .map(|shape| {
+                shape
+                    .iter()
+                    .map(|d| match d {
+                        Dim::Fixed(n) => Some(*n),
+                        Dim::Symbol(_) => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let (state, plan_choice) = model
+            .into_typed()
+            .and_then(|m| optimised_state(m, concrete.as_deref()))
             .map_err(load_err)?;
-        let state = SimpleState::new(&plan).map_err(load_err)?;
         Ok(Network {
             name,
             path: path.to_path_buf(),
@@ -195,6 +209,7 @@ impl Network {
             input_shapes: input_shapes.to_vec(),
             outputs: NetworkOutputs::default(),
             int8_declined,
+            plan_choice,
         })
     }
 
@@ -247,7 +262,10 @@ impl Network {
                 net.step_count(),
                 super::int8::kernel_name()
             ),
-            (Engine::Tract(_), None) => "tract".into(),
+            (Engine::Tract(_), None) => match &self.plan_choice {
+                Some(choice) => format!("tract ({choice})"),
+                None => "tract".into(),
+            },
             (Engine::Tract(_), Some(reason)) => {
                 format!("tract (fake quantization: the integer engine declined: {reason})")
             }
@@ -257,6 +275,24 @@ impl Network {
     /// The outputs of the last run (empty before the first).
     pub fn last_outputs(&self) -> &NetworkOutputs {
         &self.outputs
+    }
+
+    /// Times each node of the optimised graph over `runs` runs on a zero input
+    /// of `shape` (one input; fixed where the model is fixed). tract only: the
+    /// integer engine's steps are not profiled.
+    pub fn profile(&mut self, shape: &[usize], runs: usize) -> Result<Vec<NodeTime>, ModelError> {
+        self.check_shape(0, shape, shape.iter().product())?;
+        let input = Tensor::zero::<f32>(shape).map_err(|e| self.input_err(0, e.to_string()))?;
+        let Engine::Tract(state) = &mut self.engine else {
+            return Err(ModelError::Run {
+                name: self.name.clone(),
+                reason: "per-node profiles time tract's plans; this network runs on the integer engine (profile it with --engine tract)".into(),
+            });
+        };
+        profile_state(state, input, runs).map_err(|e| ModelError::Run {
+            name: self.name.clone(),
+            reason: format!("{e:#}"),
+        })
     }
 
     /// Runs the network on `inputs` (each with its concrete shape) and returns its outputs.

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::network::read_model;
 use super::{
     fill_input, ColorOrder, Dim, Execution, InputLayout, Manifest, ModelError, Network,
-    NetworkOutputs,
+    NetworkOutputs, NodeTime,
 };
 use crate::image::RgbImage;
 
@@ -116,6 +116,17 @@ impl Model {
             &mut self.network
         };
         network.run(&[(&shape, &self.input)])
+    }
+
+    /// Each node's mean time over `runs` runs of the plan for input `shape`
+    /// (its own concrete plan for a model with symbolic dimensions).
+    pub fn profile(&mut self, shape: [usize; 4], runs: usize) -> Result<Vec<NodeTime>, ModelError> {
+        let network = if self.shape.contains(&0) {
+            concrete_network(&mut self.by_shape, &self.path, shape)?
+        } else {
+            &mut self.network
+        };
+        network.profile(&shape, runs)
     }
 
     /// The underlying network (for graph inspection).

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::quality::{exposure, sharpness, Exposure};
 use crate::config::{LivenessMode, ModelVariant};
-use crate::face::{align_face, Embedder, Liveness, Mtcnn, MtcnnConfig};
+use crate::face::{align_face, Embedder, Liveness, Mtcnn, MtcnnConfig, LIVENESS_FILE};
 use crate::image::RgbImage;
 use crate::model::ModelError;
 
@@ -104,7 +104,7 @@ impl Recogniser {
             )?,
             liveness: match liveness {
                 LivenessMode::Off => None,
-                _ => Some(Liveness::load(&models.join("FaceAntiSpoofing.onnx"))?),
+                _ => Some(Liveness::load(&models.join(LIVENESS_FILE))?),
             },
             variant,
             aligned: RgbImage::default(),

@@ -47,7 +47,7 @@ pub fn fitted_input(img: &RgbImage, spec: &InputSpec) -> Vec<f32> {
         InputLayout::Ncwh => (spec.shape[3], spec.shape[2]),
     };
     let mut fitted = RgbImage::default();
-    resize(img, w, h, &mut fitted, &mut Vec::new());
+    resize(img, w, h, &mut fitted, &mut image::ResizeScratch::default());
     let mut x = vec![0.0; spec.shape.iter().product()];
     fill_input(spec, &fitted.data, fitted.width, fitted.height, &mut x);
     x
