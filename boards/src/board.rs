@@ -85,8 +85,13 @@ impl Board {
             reason,
         };
         let text = std::fs::read_to_string(&path).map_err(|e| invalid(e.to_string()))?;
-        let board: Board = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        board.validate(name).map_err(invalid)?;
+        Board::parse(&text, name).map_err(invalid)
+    }
+
+    /// Reads and checks the text of board `name`'s `board.toml`.
+    pub fn parse(text: &str, name: &str) -> Result<Board, String> {
+        let board: Board = toml::from_str(text).map_err(|e| e.to_string())?;
+        board.validate(name)?;
         Ok(board)
     }
 

@@ -14,6 +14,10 @@ use siamedge::model::{sha256_hex, Manifest};
 use crate::board::{Arch, Board};
 use crate::{layout, BoardError};
 
+/// The most bytes a bundle may unpack to (its binaries and models are
+/// tens of MB; the limit stops a compressed bomb before it fills the memory).
+pub const MAX_UNPACKED: u64 = 128 << 20;
+
 /// The models every bundle carries besides the variant's embedding model:
 /// the MTCNN stages, the anti-spoofing net and the NanoTrack tracker
 /// (`models/zoo/fetch.sh` copies it from models/zoo/nanotrack).
@@ -206,24 +210,39 @@ impl Bundle {
     /// sha256, nothing unlisted, install paths absolute and without `..`, and
     /// every model matching its manifest.
     pub fn open(path: &Path) -> Result<Bundle, BoardError> {
+        Bundle::from_bytes(path, &read(path)?)
+    }
+
+    /// Like [`Bundle::open`], on the bytes of the bundle file `path` (named in errors).
+    /// The archive may unpack to at most [`MAX_UNPACKED`] bytes: a
+    /// compressed bomb is refused before it fills the memory.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Bundle, BoardError> {
         let corrupt = |reason: String| BoardError::CorruptBundle {
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = read(path)?;
-        let mut archive = tar::Archive::new(GzDecoder::new(bytes.as_slice()));
+        let mut archive = tar::Archive::new(GzDecoder::new(bytes));
         let mut entries = BTreeMap::new();
+        let mut unpacked = 0u64;
         for entry in archive.entries().map_err(|e| corrupt(e.to_string()))? {
-            let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
+            let entry = entry.map_err(|e| corrupt(e.to_string()))?;
             let name = entry
                 .path()
                 .map_err(|e| corrupt(e.to_string()))?
                 .display()
                 .to_string();
             let mut data = Vec::new();
+            let left = MAX_UNPACKED - unpacked;
             entry
+                .take(left + 1)
                 .read_to_end(&mut data)
                 .map_err(|e| corrupt(format!("{name}: {e}")))?;
+            unpacked += data.len() as u64;
+            if unpacked > MAX_UNPACKED {
+                return Err(corrupt(format!(
+                    "it unpacks to more than {MAX_UNPACKED} bytes (at {name}); a bundle is a few MB"
+                )));
+            }
             entries.insert(name, data);
         }
         let manifest_text = entries
@@ -274,4 +293,38 @@ impl Bundle {
 /// The version of the runtime this tool bundles.
 pub fn siamedge_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gzip'd tar holding one entry of `size` zero bytes (a compressed bomb).
+    fn bomb(size: u64) -> Vec<u8> {
+        let gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            "files/usr/bin/siamedge",
+            std::io::repeat(0).take(size),
+        )
+        .unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_compressed_bomb_is_refused_at_the_limit() {
+        let bytes = bomb(MAX_UNPACKED + 1);
+        assert!(bytes.len() < 4 << 20, "the bomb is small: {}", bytes.len());
+        let e = Bundle::from_bytes(Path::new("bomb.tar.gz"), &bytes).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("bomb.tar.gz") && text.contains(&MAX_UNPACKED.to_string()),
+            "{text}"
+        );
+    }
 }

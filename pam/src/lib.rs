@@ -18,5 +18,6 @@ mod auth;
 mod ffi;
 mod handle;
 
+pub use args::Args;
 pub use auth::authenticate;
 pub use handle::{Item, Level, PamCode, PamHandle, Style};

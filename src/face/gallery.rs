@@ -124,6 +124,18 @@ impl UserGallery {
         }
     }
 
+    /// Reads a gallery file's bytes and checks them: format version, owner
+    /// `expected_user`, face count, and unit embeddings of one length. The
+    /// error says what is wrong.
+    pub fn parse(bytes: &[u8], expected_user: &str) -> Result<UserGallery, String> {
+        if bytes.len() as u64 > MAX_FILE {
+            return Err(format!("{} bytes, more than a gallery holds", bytes.len()));
+        }
+        let g: UserGallery = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        g.validate(expected_user)?;
+        Ok(g)
+    }
+
     fn validate(&self, expected_user: &str) -> Result<(), String> {
         if self.version != GALLERY_VERSION {
             return Err(format!(
@@ -215,9 +227,7 @@ impl Gallery {
             path: path.clone(),
             error,
         })?;
-        let g: UserGallery = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        g.validate(user).map_err(corrupt)?;
-        Ok(Some(g))
+        UserGallery::parse(&bytes, user).map(Some).map_err(corrupt)
     }
 
     /// `user`'s gallery, checked against the embedding model in use.

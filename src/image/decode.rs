@@ -7,7 +7,17 @@ use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
-use super::RgbImage;
+use super::{RgbImage, MAX_PIXELS};
+
+/// Refuses a claimed size of more than [`MAX_PIXELS`] (or one whose product overflows).
+fn check_size(format: &str, width: usize, height: usize) -> Result<(), String> {
+    match width.checked_mul(height) {
+        Some(n) if n <= MAX_PIXELS => Ok(()),
+        _ => Err(format!(
+            "{format}: {width}x{height} is larger than the {MAX_PIXELS} pixels an image may have"
+        )),
+    }
+}
 
 /// Why an image could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +63,16 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
 }
 
 fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, String> {
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_max_width(8192)
+        .set_max_height(8192);
     let mut decoder = JpegDecoder::new_with_options(bytes, options);
+    decoder
+        .decode_headers()
+        .map_err(|e| format!("JPEG: {e:?}"))?;
+    let header = decoder.info().ok_or("JPEG: no header")?;
+    check_size("JPEG", header.width as usize, header.height as usize)?;
     let data = decoder.decode().map_err(|e| format!("JPEG: {e:?}"))?;
     let info = decoder.info().ok_or("JPEG: no header")?;
     let (width, height) = (info.width as usize, info.height as usize);
@@ -73,6 +91,8 @@ fn decode_png(bytes: &[u8]) -> Result<RgbImage, String> {
     let mut decoder = png::Decoder::new(bytes);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| format!("PNG: {e}"))?;
+    let header = reader.info();
+    check_size("PNG", header.width as usize, header.height as usize)?;
     let mut buf = vec![0; reader.output_buffer_size()];
     let frame = reader
         .next_frame(&mut buf)
@@ -126,6 +146,7 @@ fn decode_pnm(bytes: &[u8]) -> Result<RgbImage, String> {
     if maxval == 0 || maxval > 255 {
         return Err(format!("PNM: maxval {maxval} unsupported (8-bit only)"));
     }
+    check_size("PNM", width, height)?;
     let body = bytes.get(i + 1..).ok_or("PNM: no pixel data")?;
     let n = width * height * channels;
     if body.len() < n {
@@ -148,6 +169,27 @@ fn decode_pnm(bytes: &[u8]) -> Result<RgbImage, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claimed_size_beyond_the_limit_is_refused_before_allocating() {
+        for header in [
+            &b"P5\n100000 100000\n255\n"[..],
+            b"P6\n18446744073709551615 2\n255\n",
+        ] {
+            let e = decode(header).unwrap_err().to_string();
+            assert!(e.contains("larger than the 67108864 pixels"), "{e}");
+        }
+        let mut png = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut png, 9000, 9000);
+            enc.set_color(png::ColorType::Grayscale);
+            let mut w = enc.write_header().unwrap();
+            w.write_chunk(png::chunk::IDAT, &[0x78, 0x9c, 0x03, 0x00])
+                .unwrap();
+        }
+        let e = decode(&png).unwrap_err().to_string();
+        assert!(e.contains("9000x9000 is larger"), "{e}");
+    }
 
     #[test]
     fn pgm_with_comment_decodes_to_grey_rgb() {

@@ -11,6 +11,10 @@ mod resize;
 mod warp;
 
 pub use avi::{AviError, AviWriter};
+
+/// The largest image any decoder accepts, in pixels (8192 x 8192): a file
+/// that claims more is refused before its pixels are allocated.
+pub const MAX_PIXELS: usize = 8192 * 8192;
 pub use convert::{ConvertError, FrameConverter};
 pub use decode::{decode, load, ImageError};
 pub use draw::draw_box;

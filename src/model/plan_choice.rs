@@ -66,25 +66,27 @@ pub(super) fn optimised_state(
         }
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    Ok(if t_without.as_secs_f64() * SWITCH_MARGIN < t_default.as_secs_f64() {
-        (
-            without,
-            Some(format!(
-                "im2col instead of direct spatial convolution: {:.1} ms against {:.1} ms",
-                ms(t_without),
-                ms(t_default)
-            )),
-        )
-    } else {
-        (
-            default,
-            Some(format!(
-                "direct spatial convolution kept: {:.1} ms against {:.1} ms with im2col",
-                ms(t_default),
-                ms(t_without)
-            )),
-        )
-    })
+    Ok(
+        if t_without.as_secs_f64() * SWITCH_MARGIN < t_default.as_secs_f64() {
+            (
+                without,
+                Some(format!(
+                    "im2col instead of direct spatial convolution: {:.1} ms against {:.1} ms",
+                    ms(t_without),
+                    ms(t_default)
+                )),
+            )
+        } else {
+            (
+                default,
+                Some(format!(
+                    "direct spatial convolution kept: {:.1} ms against {:.1} ms with im2col",
+                    ms(t_default),
+                    ms(t_without)
+                )),
+            )
+        },
+    )
 }
 
 fn state_of(model: TypedModel) -> TractResult<TypedSimpleState> {

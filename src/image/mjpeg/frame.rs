@@ -3,8 +3,7 @@
 use super::error::JpegError;
 use super::markers::{SOF0, SOF1};
 
-/// Largest accepted pixel count (width * height).
-pub(crate) const MAX_PIXELS: usize = 8192 * 8192;
+use crate::image::MAX_PIXELS;
 
 /// One image component as declared in the frame header.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,0 +1,3 @@
+#![no_main]
+//! Fuzz target: siamedge_hostile::image_file.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| siamedge_hostile::image_file(data));
