@@ -2,7 +2,7 @@
 //! (and its refusal of several faces), `verify --json`, the daemon over its
 //! socket (accepted, rejected, not enrolled, dark frames skipped and counted,
 //! a peer asking for another user refused, lockout after 5 failures), and
-//! galleries that survive `enrol` killed at random points.
+//! galleries that survive `enrol` killed at random points and a full disk.
 
 mod common;
 
@@ -371,5 +371,62 @@ fn enrol_killed_at_random_points_leaves_an_old_or_new_gallery() {
     assert!(
         sizes.len() > 1,
         "some runs got as far as writing: {sizes:?}"
+    );
+}
+
+/// Runs `script` in a new user and mount namespace (`unshare -rm`), where it
+/// may mount a small tmpfs; `None` when this machine does not allow that.
+fn in_mount_namespace(script: &str) -> Option<Output> {
+    let probe = Command::new("unshare").args(["-rm", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        return None;
+    }
+    Some(
+        Command::new("unshare")
+            .args(["-rm", "sh", "-c", script])
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn enrol_on_a_full_disk_keeps_the_gallery_and_says_why() {
+    let dev = Device::new("");
+    dev.enrol("obama", &["obama.jpg"]);
+    let before = fs::read(dev.path("faces/obama.json")).unwrap();
+    let full = dev.path("full");
+    fs::create_dir_all(&full).unwrap();
+    let script = format!(
+        "set -u; mount -t tmpfs -o size=256k tmpfs '{full}' || exit 97; \
+         cp -a '{faces}' '{full}/faces' || exit 98; \
+         dd if=/dev/zero of='{full}/filler' bs=4k 2>/dev/null; \
+         SIAMEDGE_CONFIG='{config}' '{bin}' enrol obama --label second --frames 1 \
+             --gallery '{full}/faces' --source '{photo}'; echo \"exit=$?\"; \
+         cat '{full}/faces/obama.json' > '{copy}'",
+        full = full.display(),
+        faces = dev.path("faces").display(),
+        config = dev.path("siamedge.toml").display(),
+        bin = env!("CARGO_BIN_EXE_siamedge"),
+        photo = common::sample("obama3.jpg").display(),
+        copy = dev.path("after.json").display(),
+    );
+    let Some(out) = in_mount_namespace(&script) else {
+        eprintln!("skipped: this machine allows no user and mount namespace (unshare -rm) for a small tmpfs");
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("exit=1"),
+        "enrol fails on a full disk: {stdout} {stderr}"
+    );
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains("obama"),
+        "the error names the file and the cause: {stderr}"
+    );
+    assert_eq!(
+        fs::read(dev.path("after.json")).unwrap(),
+        before,
+        "the gallery on the full disk is the one from before"
     );
 }
