@@ -44,8 +44,15 @@ fn same_person_scores_above_the_calibrated_threshold_and_others_below() {
 fn detector_finds_one_face_with_plausible_landmarks() {
     let mut det = Mtcnn::load(&common::models(), MtcnnConfig::default()).unwrap();
     let img = image::load(&common::sample("obama.jpg")).unwrap();
+    det.prepare(img.width, img.height).unwrap();
+    assert!(det.last_stats().scales >= 8, "{:?}", det.last_stats());
     let faces = det.detect(&img).unwrap();
     assert_eq!(faces.len(), 1, "{faces:?}");
+    let stats = det.last_stats();
+    assert!(
+        stats.rnet_crops >= stats.onet_crops && stats.onet_crops >= 1,
+        "{stats:?}"
+    );
     let f = &faces[0];
     assert!(f.score > 0.9);
     let [x1, y1, x2, y2] = f.bbox;

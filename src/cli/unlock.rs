@@ -594,7 +594,13 @@ pub fn daemon(models: Option<&Path>, a: DaemonArgs) -> anyhow::Result<()> {
     let s = a.setup.resolve(models)?;
     let u = &s.unlock;
     let gallery = Gallery::open(&s.gallery)?;
-    let recogniser = s.recogniser()?;
+    let mut recogniser = s.recogniser()?;
+    if let (Some(device), true) = (&s.device, s.source.is_empty()) {
+        let (w, h) = (device.camera.width as usize, device.camera.height as usize);
+        recogniser
+            .prepare(w, h)
+            .with_context(|| format!("readying the detector for {w}x{h} camera frames"))?;
+    }
     let manifest = recogniser.embedder().model().manifest().clone();
     let PolicyThreshold {
         value: threshold,

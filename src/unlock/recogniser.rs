@@ -113,6 +113,11 @@ impl Recogniser {
         })
     }
 
+    /// Readies the detector for frames of `width x height` (see [`Mtcnn::prepare`]).
+    pub fn prepare(&mut self, width: usize, height: usize) -> Result<(), ModelError> {
+        self.detector.prepare(width, height)
+    }
+
     /// The embedding model (its manifest holds the thresholds and sha256).
     pub fn embedder(&self) -> &Embedder {
         &self.embedder
