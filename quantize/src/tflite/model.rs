@@ -224,7 +224,9 @@ fn buffer_data<'a>(
 /// Decodes an operator's options table into [`Options`].
 fn decode_options(op: &schema::Operator) -> Options {
     let tag = op.options_type();
-    let (Some(kind), Some(table)) = (OptionsKind::from_tag(tag), op.options_table()) else {
+    let Some((kind, table)) =
+        OptionsKind::from_tag(tag).and_then(|kind| op.options_table(kind).map(|t| (kind, t)))
+    else {
         return if tag == 0 {
             Options::None
         } else {

@@ -251,9 +251,19 @@ impl<'a> Operator<'a> {
     pub fn options_type(&self) -> u8 {
         scalar::<u8>(&self.0, Self::OPTIONS_TYPE, 0)
     }
-    /// The options table, to be read as the type `options_type` names. Only
-    /// tags listed in [`OptionsKind`] are verified, so callers read only those.
-    pub fn options_table(&self) -> Option<Table<'a>> {
+    /// The options table, to be read as `kind`. It is verified as `kind` here,
+    /// at the point of use, as well as by the file's verifier: fuzzing found
+    /// a file whose options offset the file's verification let through and
+    /// whose read then went out of bounds; `None` for such an offset.
+    pub fn options_table(&self, kind: OptionsKind) -> Option<Table<'a>> {
+        let slot = self.0.vtable().get(Self::OPTIONS);
+        if slot == 0 {
+            return None;
+        }
+        let opts = flatbuffers::VerifierOptions::default();
+        let mut v = Verifier::new(&opts, self.0.buf());
+        kind.verify(&mut v, self.0.loc().checked_add(usize::from(slot))?)
+            .ok()?;
         offset::<Table<'a>>(&self.0, Self::OPTIONS)
     }
 }
