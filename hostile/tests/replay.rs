@@ -1,6 +1,9 @@
 //! Every committed corpus input and every crash the fuzzers found, through
 //! the function its fuzz target calls (`fuzz/corpus/<target>/`,
 //! `fuzz/regressions/<target>/`): a panic fails the test and names the file.
+//! The process may map at most [`ADDRESS_SPACE`] bytes, so that an input
+//! that once ran a target out of memory aborts the test instead of passing
+//! slowly.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +23,24 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The address space the replay may use (the fuzzers allow 512 MB of resident memory).
+const ADDRESS_SPACE: u64 = 4 << 30;
+
+fn limit_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let limit = libc::rlimit {
+            rlim_cur: ADDRESS_SPACE,
+            rlim_max: ADDRESS_SPACE,
+        };
+        // SAFETY: setrlimit reads the struct we pass and changes only this process's limit.
+        let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+        assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    });
+}
+
 fn replay(target: &str, run: fn(&[u8]), kind: &str) -> usize {
+    limit_memory();
     let files = inputs(&fuzz_dir().join(kind).join(target));
     for f in &files {
         let data = std::fs::read(f).unwrap();

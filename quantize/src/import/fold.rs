@@ -5,9 +5,23 @@ use crate::tflite::{Activation, BuiltinOp, Operator, Options};
 
 use super::value::{strided_offsets, strides, Const, ConstData};
 
+/// The most elements a folded constant may have (16 MB of f32; broadcasting
+/// also builds two index tables of 8 bytes per element): an output
+/// shape claiming more is left unfolded (found by fuzzing: a mutated file
+/// whose broadcast output took ~100 MB ran past 512 MB under the fuzzer's
+/// sanitizer).
+const MAX_FOLDED: usize = 4 << 20;
+
 /// Computes `op` on constant inputs with output shape `out_shape`; `None`
-/// when the operator is not one the folder handles.
+/// when the operator is not one the folder handles, or its output would
+/// exceed [`MAX_FOLDED`] elements.
 pub fn fold(op: &Operator, inputs: &[&Const], out_shape: &[usize]) -> Option<Const> {
+    let elements = out_shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    if elements > MAX_FOLDED {
+        return None;
+    }
     if matches!(op.options, Options::Arithmetic { activation } if activation != Activation::None) {
         return None;
     }
@@ -28,7 +42,7 @@ pub fn fold(op: &Operator, inputs: &[&Const], out_shape: &[usize]) -> Option<Con
         (BuiltinOp::DIV, [a, b]) => binary(a, b, out_shape, |x, y| x / y)?,
         _ => return None,
     };
-    (data.len() == out_shape.iter().product::<usize>()).then(|| Const {
+    (data.len() == elements).then(|| Const {
         name: first.name.clone(),
         shape: out_shape.to_vec(),
         data,
