@@ -129,20 +129,20 @@ fn eval_lfw_runs_the_protocol_on_a_tiny_fixture() {
     assert_eq!(&fs::read(&roc).unwrap()[..4], b"\x89PNG");
 }
 
-#[test]
-fn info_shows_the_manifest_engine_and_graph_of_a_model_in_models() {
-    let out = siamedge(&[
-        "info",
-        "MobileFaceNet.onnx",
-        "--models",
-        s(&common::models()),
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
+/// `siamedge info MODEL` on a model in the test models folder: its stdout.
+fn info(model: &str) -> String {
+    let out = siamedge(&["info", model, "--models", s(&common::models())]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn info_shows_the_manifest_engine_and_graph_of_a_model_in_models() {
+    let text = info("MobileFaceNet.onnx");
     assert!(text.contains("role = \"face-embed\""), "{text}");
     assert!(text.contains("# engine: tract"), "{text}");
     assert!(text.contains("# optimised graph:"), "{text}");
@@ -222,13 +222,7 @@ fn info_profile_times_every_node_of_the_plan() {
         nodes.iter().all(|n| n["op"] != "Reduce<Max>"),
         "the importer writes the softmax's maximum over two classes as a Max of slices: {r}"
     );
-    let out = siamedge(&[
-        "info",
-        "FaceAntiSpoofing.onnx",
-        "--models",
-        s(&common::models()),
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = info("FaceAntiSpoofing.onnx");
     assert!(
         text.contains("im2col instead of direct spatial convolution")
             || text.contains("direct spatial convolution kept"),
