@@ -157,20 +157,28 @@ fn info_shows_the_manifest_engine_and_graph_of_a_model_in_models() {
     assert!(e.contains("not a QDQ-quantized graph"), "{e}");
 }
 
-#[test]
-fn bench_json_has_every_section() {
-    let r = stdout_json(&siamedge(&[
-        "bench",
+/// `siamedge bench ARGS --runs RUNS --warmup 1 --json --variant fp32` on the test models.
+fn bench_json(args: &[&str], runs: &str) -> Value {
+    let models = common::models();
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.extend([
         "--runs",
-        "3",
+        runs,
         "--warmup",
         "1",
         "--json",
         "--variant",
         "fp32",
         "--models",
-        s(&common::models()),
-    ]));
+        s(&models),
+    ]);
+    stdout_json(&siamedge(&all))
+}
+
+#[test]
+fn bench_json_has_every_section() {
+    let r = bench_json(&[], "3");
     let v = &r["variants"][0];
     assert_eq!(v["variant"], "fp32", "{r}");
     assert_eq!(v["engine"], "tract", "{r}");
@@ -243,21 +251,8 @@ fn info_profile_times_every_node_of_the_plan() {
 
 #[test]
 fn bench_replays_photos_as_camera_frames_with_every_stage() {
-    let r = stdout_json(&siamedge(&[
-        "bench",
-        s(&common::sample("obama.jpg")),
-        "--frame-size",
-        "320x240",
-        "--runs",
-        "2",
-        "--warmup",
-        "1",
-        "--json",
-        "--variant",
-        "fp32",
-        "--models",
-        s(&common::models()),
-    ]));
+    let photo = common::sample("obama.jpg");
+    let r = bench_json(&[s(&photo), "--frame-size", "320x240"], "2");
     assert_eq!(r["input"], "1 photo(s) replayed as 320x240 frames", "{r}");
     let v = &r["variants"][0];
     let stages: Vec<&str> = v["pipeline"]

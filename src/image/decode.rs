@@ -234,10 +234,7 @@ mod tests {
 
     #[test]
     fn a_claimed_size_beyond_the_limit_is_refused_before_allocating() {
-        for header in [
-            &b"P5\n100000 100000\n255\n"[..],
-            b"P6\n4294967295 2\n255\n",
-        ] {
+        for header in [&b"P5\n100000 100000\n255\n"[..], b"P6\n4294967295 2\n255\n"] {
             let e = decode(header).unwrap_err().to_string();
             assert!(e.contains("larger than the 67108864 pixels"), "{e}");
         }
