@@ -1,7 +1,7 @@
 //! One function per kind of input that siamedge reads without having written
 //! it: socket messages, gallery files, PAM arguments, configuration and
-//! manifest TOML, board profiles, bundles, images, camera frames and TFLite
-//! models. Each takes arbitrary bytes and must return (an error is fine, a
+//! manifest TOML, board profiles, bundles, images, camera frames, TFLite
+//! and ONNX models. Each takes arbitrary bytes and must return (an error is fine, a
 //! panic, a hang or a huge allocation is a finding). The fuzz targets in
 //! `fuzz/` call these functions, and `tests/replay.rs` feeds them every
 //! corpus file and every crash found, so that a regression fails the suite.
@@ -13,14 +13,14 @@ use std::time::Duration;
 use siamedge::config::DeviceConfig;
 use siamedge::face::gallery::UserGallery;
 use siamedge::image::{decode, FrameConverter, FrameInfo, GreyImage, PixelFormat, RgbImage};
-use siamedge::model::Manifest;
+use siamedge::model::{Dim, Manifest, Network};
 use siamedge_protocol::{read_message, valid_user, write_message, Outcome, Request, Response};
 
 /// A fuzz target's function.
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets: name (the folder of its corpus) and function.
-pub const TARGETS: [(&str, Target); 10] = [
+pub const TARGETS: [(&str, Target); 11] = [
     ("socket_request", socket_request),
     ("gallery_file", gallery_file),
     ("pam_args", pam_args),
@@ -31,6 +31,7 @@ pub const TARGETS: [(&str, Target); 10] = [
     ("image_file", image_file),
     ("camera_frame", camera_frame),
     ("tflite_model", tflite_model),
+    ("onnx_model", onnx_model),
 ];
 
 /// The largest frame side [`camera_frame`] claims (its first bytes choose the size).
@@ -135,4 +136,12 @@ pub fn camera_frame(data: &[u8]) {
 pub fn tflite_model(data: &[u8]) {
     let options = siamedge_quantize::import::ImportOptions::default();
     let _ = siamedge_quantize::import::import(Path::new("fuzz.tflite"), data, &options);
+}
+
+/// An ONNX model file through the loader with a fixed 1x3x24x24 input: the
+/// integer engine's planner for a QDQ graph, tract's loader and optimiser
+/// otherwise (the manifest beside a model is the `manifest` target).
+pub fn onnx_model(data: &[u8]) {
+    let shape = vec![Dim::Fixed(1), Dim::Fixed(3), Dim::Fixed(24), Dim::Fixed(24)];
+    let _ = Network::from_bytes(Path::new("fuzz.onnx"), data, &[shape]);
 }

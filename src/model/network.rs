@@ -170,6 +170,10 @@ impl Network {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
         };
+        check_names(bytes).map_err(|reason| ModelError::Load {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut &bytes[..])
             .map_err(load_err)?;
@@ -383,6 +387,50 @@ pub(super) fn read_model(path: &Path) -> Result<Vec<u8>, ModelError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
+}
+
+/// Checks that every value a node reads and every graph output is defined
+/// (by a graph input, an initializer or a node), which tract's ONNX reader
+/// assumes (found by fuzzing: an output naming nothing made it panic).
+fn check_names(bytes: &[u8]) -> Result<(), String> {
+    let model = ModelProto::decode(bytes).map_err(|e| format!("not an ONNX model: {e}"))?;
+    let graph = model.graph.as_ref().ok_or("the ONNX model has no graph")?;
+    let defined: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(
+            graph
+                .node
+                .iter()
+                .flat_map(|n| n.output.iter().map(String::as_str)),
+        )
+        .collect();
+    let reads = graph.node.iter().flat_map(|n| {
+        n.input
+            .iter()
+            .filter(|i| !i.is_empty())
+            .map(move |i| (n.name.as_str(), i))
+    });
+    for (node, value) in reads {
+        if !defined.contains(value.as_str()) {
+            return Err(format!(
+                "node {node:?} reads {value:?}, which nothing in the graph defines"
+            ));
+        }
+    }
+    if let Some(o) = graph
+        .output
+        .iter()
+        .find(|o| !defined.contains(o.name.as_str()))
+    {
+        return Err(format!(
+            "graph output {:?} is not defined in the graph",
+            o.name
+        ));
+    }
+    Ok(())
 }
 
 /// The integer engine for a QDQ graph: `Ok(None)` for a float graph, the
