@@ -62,41 +62,11 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     }
 }
 
-/// The component sampling factors of a JPEG's frame header (SOFn), read
-/// before zune-jpeg sees the file.
-fn jpeg_sampling(bytes: &[u8]) -> Option<Vec<(u8, u8)>> {
-    let mut i = 2;
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return None;
-        }
-        let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        let segment = bytes.get(i + 4..i + 2 + len)?;
-        let is_sof = (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker);
-        if is_sof {
-            let count = usize::from(*segment.get(5)?);
-            return (0..count)
-                .map(|c| segment.get(7 + 3 * c).map(|hv| (hv >> 4, hv & 15)))
-                .collect();
-        }
-        if marker == 0xDA {
-            return None;
-        }
-        i += 2 + len;
-    }
-    None
-}
-
 /// Refuses the chroma layouts zune-jpeg 0.4 cannot decode and panics on
 /// (found by fuzzing: a chroma component sampled more finely than luma):
 /// every factor 1 or 2, chroma no finer than luma and all chroma alike.
 fn check_sampling(bytes: &[u8]) -> Result<(), String> {
-    let Some(factors) = jpeg_sampling(bytes) else {
+    let Some(factors) = super::mjpeg::sampling_factors(bytes) else {
         return Ok(());
     };
     let supported = match factors.as_slice() {

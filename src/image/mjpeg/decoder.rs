@@ -3,7 +3,7 @@
 use super::color::{grey_to_rgb, ycbcr_to_rgb, ChromaPlane};
 use super::error::JpegError;
 use super::frame::{is_sof, Frame};
-use super::markers::{expect_soi, read_segment, DHT, DQT, DRI, EOI, SOS};
+use super::markers::{expect_soi, read_segment, Segment, DHT, DQT, DRI, EOI, SOS};
 use super::scan::{decode_scan, Planes};
 use super::tables::Tables;
 
@@ -53,17 +53,8 @@ impl MjpegDecoder {
 
     /// Header only: (width, height, components).
     pub fn probe(jpeg: &[u8]) -> Result<JpegInfo, JpegError> {
-        let mut pos = expect_soi(jpeg)?;
-        loop {
-            let seg = read_segment(jpeg, pos)?;
-            if is_sof(seg.marker) {
-                return Frame::parse(seg.marker, seg.payload).map(|f| info(&f));
-            }
-            if matches!(seg.marker, SOS | EOI) {
-                return Err(JpegError::Invalid("no frame header before the first scan"));
-            }
-            pos = seg.end;
-        }
+        let seg = frame_segment(jpeg)?;
+        Frame::parse(seg.marker, seg.payload).map(|f| info(&f))
     }
 
     /// Decodes to interleaved RGB (width*height*3) into `out`, which is resized (reusing its capacity).
@@ -164,6 +155,32 @@ impl MjpegDecoder {
 }
 
 /// The public summary of a frame.
+/// The frame header (SOFn) segment: the first one after SOI, before any scan.
+fn frame_segment(jpeg: &[u8]) -> Result<Segment<'_>, JpegError> {
+    let mut pos = expect_soi(jpeg)?;
+    loop {
+        let seg = read_segment(jpeg, pos)?;
+        if is_sof(seg.marker) {
+            return Ok(seg);
+        }
+        if matches!(seg.marker, SOS | EOI) {
+            return Err(JpegError::Invalid("no frame header before the first scan"));
+        }
+        pos = seg.end;
+    }
+}
+
+/// The (horizontal, vertical) sampling factors of each component in the
+/// frame header of any JPEG, baseline or not; `None` when the header cannot
+/// be read (the caller's decoder then says why).
+pub(crate) fn sampling_factors(jpeg: &[u8]) -> Option<Vec<(u8, u8)>> {
+    let payload = frame_segment(jpeg).ok()?.payload;
+    let count = usize::from(*payload.get(5)?);
+    (0..count)
+        .map(|c| payload.get(7 + 3 * c).map(|hv| (hv >> 4, hv & 15)))
+        .collect()
+}
+
 fn info(frame: &Frame) -> JpegInfo {
     JpegInfo {
         width: frame.width,

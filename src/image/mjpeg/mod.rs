@@ -21,5 +21,6 @@ mod scan;
 mod std_tables;
 mod tables;
 
+pub(crate) use decoder::sampling_factors;
 pub use decoder::{JpegInfo, MjpegDecoder};
 pub use error::JpegError;
