@@ -2,7 +2,7 @@
 
 use prost::Message;
 use std::path::{Path, PathBuf};
-use tract_onnx::pb::ModelProto;
+use tract_onnx::pb::{GraphProto, ModelProto};
 use tract_onnx::prelude::*;
 
 use super::int8::Int8Net;
@@ -128,6 +128,14 @@ impl Network {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let proto = ModelProto::decode(bytes);
+        let graph = match &proto {
+            Ok(m) => m
+                .graph
+                .as_ref()
+                .ok_or("the ONNX model has no graph".to_string()),
+            Err(e) => Err(format!("not an ONNX model: {e}")),
+        };
         let mut int8_declined = None;
         if execution != Execution::Tract {
             let refuse = |reason: String| {
@@ -136,7 +144,7 @@ impl Network {
                 reason: format!("the integer engine was required (--engine int8 or an int8 variant) but {reason}"),
             }
             };
-            match int8_engine(bytes, input_shapes) {
+            match int8_engine(graph.as_ref().ok().copied(), input_shapes) {
                 Ok(Some(net)) => {
                     return Ok(Network {
                         name,
@@ -170,10 +178,12 @@ impl Network {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
         };
-        check_names(bytes).map_err(|reason| ModelError::Load {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        graph
+            .and_then(check_names)
+            .map_err(|reason| ModelError::Load {
+                path: path.to_path_buf(),
+                reason,
+            })?;
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut &bytes[..])
             .map_err(load_err)?;
@@ -392,9 +402,7 @@ pub(super) fn read_model(path: &Path) -> Result<Vec<u8>, ModelError> {
 /// Checks that every value a node reads and every graph output is defined
 /// (by a graph input, an initializer or a node), which tract's ONNX reader
 /// assumes (found by fuzzing: an output naming nothing made it panic).
-fn check_names(bytes: &[u8]) -> Result<(), String> {
-    let model = ModelProto::decode(bytes).map_err(|e| format!("not an ONNX model: {e}"))?;
-    let graph = model.graph.as_ref().ok_or("the ONNX model has no graph")?;
+fn check_names(graph: &GraphProto) -> Result<(), String> {
     let defined: std::collections::HashSet<&str> = graph
         .input
         .iter()
@@ -433,13 +441,13 @@ fn check_names(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The integer engine for a QDQ graph: `Ok(None)` for a float graph, the
-/// planner's reason when it declines a quantized one.
-fn int8_engine(bytes: &[u8], input_shapes: &[Vec<Dim>]) -> Result<Option<Int8Net>, String> {
-    let Ok(model) = ModelProto::decode(bytes) else {
-        return Ok(None);
-    };
-    let Some(graph) = model.graph.as_ref() else {
+/// The integer engine for a QDQ graph: `Ok(None)` for a float graph (or no
+/// readable graph), the planner's reason when it declines a quantized one.
+fn int8_engine(
+    graph: Option<&GraphProto>,
+    input_shapes: &[Vec<Dim>],
+) -> Result<Option<Int8Net>, String> {
+    let Some(graph) = graph else {
         return Ok(None);
     };
     if !graph.node.iter().any(|n| n.op_type == "QuantizeLinear") {
