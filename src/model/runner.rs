@@ -110,23 +110,27 @@ impl Model {
         };
         self.input.resize(img.width * img.height * channels, 0.0);
         fill_input(spec, &img.data, img.width, img.height, &mut self.input);
-        let network = if self.shape.contains(&0) {
-            concrete_network(&mut self.by_shape, &self.path, shape)?
-        } else {
-            &mut self.network
-        };
-        network.run(&[(&shape, &self.input)])
+        network_for(
+            &mut self.network,
+            &mut self.by_shape,
+            &self.path,
+            self.shape,
+            shape,
+        )?
+        .run(&[(&shape, &self.input)])
     }
 
     /// Each node's mean time over `runs` runs of the plan for input `shape`
     /// (its own concrete plan for a model with symbolic dimensions).
     pub fn profile(&mut self, shape: [usize; 4], runs: usize) -> Result<Vec<NodeTime>, ModelError> {
-        let network = if self.shape.contains(&0) {
-            concrete_network(&mut self.by_shape, &self.path, shape)?
-        } else {
-            &mut self.network
-        };
-        network.profile(&shape, runs)
+        network_for(
+            &mut self.network,
+            &mut self.by_shape,
+            &self.path,
+            self.shape,
+            shape,
+        )?
+        .profile(&shape, runs)
     }
 
     /// The underlying network (for graph inspection).
@@ -156,12 +160,20 @@ pub fn load_verified(path: &Path) -> Result<(Vec<u8>, Manifest), ModelError> {
     Ok((bytes, manifest))
 }
 
-/// The network optimised for exactly `shape`, loaded on first use.
-fn concrete_network<'a>(
+/// The network that runs input `shape`: `network` itself for a model of
+/// fixed shape `model_shape`; for one with symbolic sizes (0 in
+/// `model_shape`), the network optimised for exactly `shape`, loaded into
+/// `cache` on first use.
+fn network_for<'a>(
+    network: &'a mut Network,
     cache: &'a mut HashMap<[usize; 4], Network>,
     path: &Path,
+    model_shape: [usize; 4],
     shape: [usize; 4],
 ) -> Result<&'a mut Network, ModelError> {
+    if !model_shape.contains(&0) {
+        return Ok(network);
+    }
     if !cache.contains_key(&shape) {
         if cache.len() >= SHAPE_CACHE {
             cache.clear();
