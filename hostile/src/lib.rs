@@ -43,25 +43,26 @@ const MAX_FRAME_SIDE: usize = 4096;
 pub fn socket_request(data: &[u8]) {
     let mut reader = BufReader::new(data);
     loop {
-        let response = match read_message::<Request>(&mut reader) {
+        let (response, more) = match read_message::<Request>(&mut reader) {
             Ok(None) => return,
-            Ok(Some(Request::Status)) => Response::new(Outcome::Ok, "ready"),
+            Ok(Some(Request::Status)) => (Response::new(Outcome::Ok, "ready"), true),
             Ok(Some(Request::Enrolled { user } | Request::Authenticate { user, .. })) => {
                 if valid_user(&user) {
-                    Response::new(Outcome::Ok, user)
+                    (Response::new(Outcome::Ok, user), true)
                 } else {
-                    Response::new(Outcome::Invalid, "not a valid user name")
+                    (
+                        Response::new(Outcome::Invalid, "not a valid user name"),
+                        true,
+                    )
                 }
             }
-            Err(e) => {
-                let r = Response::new(Outcome::Invalid, e.to_string());
-                let mut out = Vec::new();
-                write_message(&mut out, &r).expect("writing to memory");
-                return;
-            }
+            Err(e) => (Response::new(Outcome::Invalid, e.to_string()), false),
         };
         let mut out = Vec::new();
         write_message(&mut out, &response).expect("writing to memory");
+        if !more {
+            return;
+        }
     }
 }
 
