@@ -3,6 +3,7 @@
 //! a [`Manifest`] that says how to feed it.
 
 mod error;
+mod graph_check;
 mod int8;
 mod manifest;
 mod network;
@@ -13,6 +14,7 @@ mod runner;
 mod tensor_data;
 
 pub use error::ModelError;
+pub use graph_check::MAX_TENSOR_ELEMENTS;
 pub use int8::kernel_name as int8_kernel;
 pub use manifest::{
     AttemptThreshold, ColorOrder, Distance, InputLayout, InputSpec, Manifest, OutputSpec,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use tract_onnx::pb::{GraphProto, ModelProto};
 use tract_onnx::prelude::*;
 
+use super::graph_check::check_graph;
 use super::int8::Int8Net;
 use super::plan_choice::optimised_state;
 use super::profile::{profile_state, NodeTime};
@@ -136,6 +137,12 @@ impl Network {
                 .ok_or("the ONNX model has no graph".to_string()),
             Err(e) => Err(format!("not an ONNX model: {e}")),
         };
+        let graph = graph
+            .and_then(|g| check_graph(g).map(|()| g))
+            .map_err(|reason| ModelError::Load {
+                path: path.to_path_buf(),
+                reason,
+            })?;
         let mut int8_declined = None;
         if execution != Execution::Tract {
             let refuse = |reason: String| {
@@ -144,7 +151,7 @@ impl Network {
                 reason: format!("the integer engine was required (--engine int8 or an int8 variant) but {reason}"),
             }
             };
-            match int8_engine(graph.as_ref().ok().copied(), input_shapes) {
+            match int8_engine(graph, input_shapes) {
                 Ok(Some(net)) => {
                     return Ok(Network {
                         name,
@@ -178,12 +185,6 @@ impl Network {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
         };
-        graph
-            .and_then(check_names)
-            .map_err(|reason| ModelError::Load {
-                path: path.to_path_buf(),
-                reason,
-            })?;
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut &bytes[..])
             .map_err(load_err)?;
@@ -399,57 +400,9 @@ pub(super) fn read_model(path: &Path) -> Result<Vec<u8>, ModelError> {
     })
 }
 
-/// Checks that every value a node reads and every graph output is defined
-/// (by a graph input, an initializer or a node), which tract's ONNX reader
-/// assumes (found by fuzzing: an output naming nothing made it panic).
-fn check_names(graph: &GraphProto) -> Result<(), String> {
-    let defined: std::collections::HashSet<&str> = graph
-        .input
-        .iter()
-        .map(|i| i.name.as_str())
-        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
-        .chain(
-            graph
-                .node
-                .iter()
-                .flat_map(|n| n.output.iter().map(String::as_str)),
-        )
-        .collect();
-    let reads = graph.node.iter().flat_map(|n| {
-        n.input
-            .iter()
-            .filter(|i| !i.is_empty())
-            .map(move |i| (n.name.as_str(), i))
-    });
-    for (node, value) in reads {
-        if !defined.contains(value.as_str()) {
-            return Err(format!(
-                "node {node:?} reads {value:?}, which nothing in the graph defines"
-            ));
-        }
-    }
-    if let Some(o) = graph
-        .output
-        .iter()
-        .find(|o| !defined.contains(o.name.as_str()))
-    {
-        return Err(format!(
-            "graph output {:?} is not defined in the graph",
-            o.name
-        ));
-    }
-    Ok(())
-}
-
-/// The integer engine for a QDQ graph: `Ok(None)` for a float graph (or no
-/// readable graph), the planner's reason when it declines a quantized one.
-fn int8_engine(
-    graph: Option<&GraphProto>,
-    input_shapes: &[Vec<Dim>],
-) -> Result<Option<Int8Net>, String> {
-    let Some(graph) = graph else {
-        return Ok(None);
-    };
+/// The integer engine for a QDQ graph: `Ok(None)` for a float graph, the
+/// planner's reason when it declines a quantized one.
+fn int8_engine(graph: &GraphProto, input_shapes: &[Vec<Dim>]) -> Result<Option<Int8Net>, String> {
     if !graph.node.iter().any(|n| n.op_type == "QuantizeLinear") {
         return Ok(None);
     }
