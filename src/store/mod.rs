@@ -59,7 +59,10 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteEr
         return Err(err(e));
     }
     if path.exists() {
-        fs::copy(path, backup_path(path)).map_err(err)?;
+        if let Err(e) = keep_backup(path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(err(e));
+        }
     }
     fs::rename(&tmp, path).map_err(err)?;
     let dir = path
@@ -67,6 +70,25 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteEr
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     File::open(dir).and_then(|d| d.sync_all()).map_err(err)
+}
+
+/// Makes `NAME.bak` the current `path`, replacing the previous backup only
+/// once the new one is complete: a hard link where the file system has them
+/// (no data is copied, so a full disk cannot stop it), a copy otherwise.
+fn keep_backup(path: &Path) -> std::io::Result<()> {
+    let backup = backup_path(path);
+    let mut staged_name = backup.file_name().unwrap_or_default().to_os_string();
+    staged_name.push(format!(".tmp{}", std::process::id()));
+    let staged = backup.with_file_name(staged_name);
+    let _ = fs::remove_file(&staged);
+    let made = fs::hard_link(path, &staged).or_else(|_| fs::copy(path, &staged).map(|_| ()));
+    match made.and_then(|()| fs::rename(&staged, &backup)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = fs::remove_file(&staged);
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]
