@@ -200,7 +200,21 @@ pub fn ask(socket: &Path, request: &Request, timeout: Duration) -> Result<Respon
     let mut writer = stream.try_clone()?;
     write_message(&mut writer, request)?;
     let mut reader = io::BufReader::new(stream);
-    read_message(&mut reader)?.ok_or_else(|| {
+    let answer = read_message(&mut reader).map_err(|e| match e {
+        ProtocolError::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            ProtocolError::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer within {} ms", timeout.as_millis()),
+            ))
+        }
+        e => e,
+    })?;
+    answer.ok_or_else(|| {
         ProtocolError::Malformed("the daemon closed the connection without answering".into())
     })
 }
@@ -303,6 +317,21 @@ mod tests {
             "{waited:?}"
         );
         drop(listener);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_daemon_that_never_answers_is_a_timeout_that_says_so() {
+        let dir =
+            std::env::temp_dir().join(format!("siamedge-proto-silent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let started = Instant::now();
+        let e = ask(&path, &Request::Status, Duration::from_millis(200)).unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert!(e.to_string().contains("no answer within 200 ms"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
