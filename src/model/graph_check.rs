@@ -28,7 +28,110 @@ const MAX_PAD: i64 = 4096;
 /// wrong, with the limit and the value where a limit is passed.
 pub fn check_graph(graph: &GraphProto) -> Result<(), String> {
     check_names(graph)?;
+    check_arity(graph)?;
     check_sizes(graph)
+}
+
+/// Operators whose first N inputs the ONNX standard requires in every opset,
+/// for N above one; every other operator needs at least its first input,
+/// except those in [`NO_INPUTS`].
+const REQUIRED_INPUTS: &[(usize, &[&str])] = &[
+    (
+        2,
+        &[
+            "Add",
+            "Sub",
+            "Mul",
+            "Div",
+            "Pow",
+            "Mod",
+            "MatMul",
+            "MatMulInteger",
+            "Gemm",
+            "Conv",
+            "ConvTranspose",
+            "ConvInteger",
+            "PRelu",
+            "Reshape",
+            "Expand",
+            "Tile",
+            "Gather",
+            "GatherElements",
+            "GatherND",
+            "Equal",
+            "Less",
+            "LessOrEqual",
+            "Greater",
+            "GreaterOrEqual",
+            "And",
+            "Or",
+            "Xor",
+            "BitShift",
+            "QuantizeLinear",
+            "DequantizeLinear",
+            "Compress",
+            "CumSum",
+            "NonMaxSuppression",
+            "MaxRoiPool",
+            "GridSample",
+            "ReverseSequence",
+            "MaxUnpool",
+            "LayerNormalization",
+        ],
+    ),
+    (
+        3,
+        &[
+            "Range",
+            "Where",
+            "OneHot",
+            "Scatter",
+            "ScatterElements",
+            "ScatterND",
+            "RoiAlign",
+            "InstanceNormalization",
+            "LSTM",
+            "GRU",
+            "RNN",
+        ],
+    ),
+    (5, &["BatchNormalization"]),
+    (8, &["QLinearConv", "QLinearMatMul"]),
+];
+
+/// Operators that may have no input at all (Loop's count and condition are optional).
+const NO_INPUTS: &[&str] = &[
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "Loop",
+    "SequenceEmpty",
+];
+
+/// Checks that every node has the inputs its operator requires and at least
+/// one output: tract's ONNX reader and the integer engine's planner index
+/// them without checking (found by fuzzing: a MaxPool without an input made
+/// tract panic; Flatten, Transpose, Resize, LogSoftmax, Hardmax and
+/// QuantizeLinear did the same when tested).
+fn check_arity(graph: &GraphProto) -> Result<(), String> {
+    for node in &graph.node {
+        let op = node.op_type.as_str();
+        let required = REQUIRED_INPUTS
+            .iter()
+            .find(|(_, ops)| ops.contains(&op))
+            .map_or(usize::from(!NO_INPUTS.contains(&op)), |(n, _)| *n);
+        let given = node.input.iter().take_while(|i| !i.is_empty()).count();
+        if given < required {
+            return Err(format!(
+                "node {:?} ({op}) has {given} of the {required} inputs it needs",
+                node.name
+            ));
+        }
+        if node.output.is_empty() {
+            return Err(format!("node {:?} ({op}) has no output", node.name));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that every value a node reads and every graph output is defined
@@ -379,6 +482,26 @@ mod tests {
             ],
         );
         assert!(load_error(range).contains("a range from 0"));
+    }
+
+    #[test]
+    fn a_node_without_the_inputs_its_operator_needs_is_refused() {
+        for (op, inputs) in [
+            ("MaxPool", &[][..]),
+            ("Flatten", &[]),
+            ("Transpose", &[]),
+            ("Resize", &[]),
+            ("QuantizeLinear", &["x"]),
+            ("Conv", &["x", ""]),
+        ] {
+            let err = load_error(graph(node(op, inputs, vec![]), vec![]));
+            assert!(err.contains("inputs it needs"), "{op}: {err}");
+        }
+        let mut no_output = node("Relu", &["x"], vec![]);
+        no_output.output.clear();
+        let mut g = graph(no_output, vec![]);
+        g.output.clear();
+        assert!(load_error(g).contains("has no output"));
     }
 
     #[test]
