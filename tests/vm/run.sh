@@ -94,13 +94,28 @@ if [ -f "$models/MobileFaceNet.onnx" ] && [ -f models/build/samples/obama2.jpg ]
 else
   echo "vm: no models in $models (run models/zoo/fetch.sh and fetch-samples.sh): the unlock check will fail"
 fi
+# The tracking check: NanoTrack's two files, the first frame of OTB Crossing
+# (the target) and of Freeman1 (the same size, without it), and Crossing's
+# first ground-truth box.
+otb=../shared/data/otb
+if [ -f "$models/nanotrack/nanotrack_v3_head.onnx" ] && [ -f "$otb/Crossing/img/0001.jpg" ]; then
+  mkdir -p "$root/models/nanotrack" "$root/otb"
+  for m in nanotrack_v3_backbone nanotrack_v3_head; do
+    cp "$models/nanotrack/$m.onnx" "$models/nanotrack/$m.toml" "$root/models/nanotrack/"
+  done
+  cp "$otb/Crossing/img/0001.jpg" "$root/otb/target.jpg"
+  cp "$otb/Freeman1/img/0001.jpg" "$root/otb/other.jpg"
+  head -n 1 "$otb/Crossing/groundtruth_rect.txt" | tr -d '\r' | tr -s ' \t' ',' >"$root/otb/init"
+else
+  echo "vm: no tracker models in $models/nanotrack or no $otb: the tracking check is skipped"
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$cache/initramfs.cpio"
 
 # --- Boot. The console goes to the terminal and to target/vm/console.log.
 echo "vm: booting $kver with $bin"
 log=$cache/console.log
 start=$SECONDS
-timeout 300 qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot \
+timeout 420 qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot \
   -kernel "/boot/vmlinuz-$kver" -initrd "$cache/initramfs.cpio" \
   -append "console=ttyS0 quiet panic=-1 printk.time=1" </dev/null | sed -u 's/\r$//' | tee "$log" || true
 echo "vm: qemu ran $((SECONDS - start)) s"

@@ -1,11 +1,13 @@
 /*
- * v4l2-mjpeg-writer: feeds a v4l2loopback node with one JPEG file as MJPEG
+ * v4l2-mjpeg-writer: feeds a v4l2loopback node with JPEG files as MJPEG
  * frames, as a USB camera would send them.
  *
- *   v4l2-mjpeg-writer DEVICE FILE.jpg WIDTH HEIGHT
+ *   v4l2-mjpeg-writer DEVICE FILE.jpg WIDTH HEIGHT [NEXT.jpg...]
  *
  * Sets the node's output format to MJPG WIDTH x HEIGHT and write()s the
- * file's bytes as one frame, about 10 times a second, until killed.
+ * current file's bytes as one frame, about 10 times a second, until killed.
+ * It starts with FILE.jpg; each SIGUSR1 moves on to the next file (the last
+ * one stays), so a test can change the scene when it chooses.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,31 +21,58 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t advance;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		advance++;
+	else
+		stop = 1;
+}
+
+struct frame {
+	unsigned char *bytes;
+	size_t size;
+};
+
+static int load(const char *path, struct frame *out)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	if (!f || stat(path, &st) < 0) {
+		perror(path);
+		return -1;
+	}
+	out->size = st.st_size;
+	out->bytes = malloc(out->size);
+	if (!out->bytes || fread(out->bytes, 1, out->size, f) != out->size) {
+		fprintf(stderr, "v4l2-mjpeg-writer: cannot read %s\n", path);
+		return -1;
+	}
+	fclose(f);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s DEVICE FILE.jpg WIDTH HEIGHT\n", argv[0]);
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s DEVICE FILE.jpg WIDTH HEIGHT [NEXT.jpg...]\n", argv[0]);
 		return 2;
 	}
-	FILE *f = fopen(argv[2], "rb");
-	struct stat st;
-	if (!f || stat(argv[2], &st) < 0) {
-		perror(argv[2]);
-		return 1;
+	int count = argc - 4;
+	struct frame *frames = calloc(count, sizeof *frames);
+	const char **paths = calloc(count, sizeof *paths);
+	paths[0] = argv[2];
+	for (int i = 1; i < count; i++)
+		paths[i] = argv[i + 4];
+	size_t largest = 0;
+	for (int i = 0; i < count; i++) {
+		if (load(paths[i], &frames[i]) < 0)
+			return 1;
+		if (frames[i].size > largest)
+			largest = frames[i].size;
 	}
-	unsigned char *jpeg = malloc(st.st_size);
-	if (!jpeg || fread(jpeg, 1, st.st_size, f) != (size_t)st.st_size) {
-		fprintf(stderr, "v4l2-mjpeg-writer: cannot read %s\n", argv[2]);
-		return 1;
-	}
-	fclose(f);
 
 	int fd = open(argv[1], O_RDWR);
 	if (fd < 0) {
@@ -55,8 +84,8 @@ int main(int argc, char **argv)
 	fmt.fmt.pix.height = atoi(argv[4]);
 	fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_MJPEG;
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
-	fmt.fmt.pix.sizeimage = st.st_size > fmt.fmt.pix.width * fmt.fmt.pix.height * 2
-		? st.st_size : fmt.fmt.pix.width * fmt.fmt.pix.height * 2;
+	fmt.fmt.pix.sizeimage = largest > fmt.fmt.pix.width * fmt.fmt.pix.height * 2
+		? largest : fmt.fmt.pix.width * fmt.fmt.pix.height * 2;
 	if (ioctl(fd, VIDIOC_S_FMT, &fmt) < 0) {
 		perror("VIDIOC_S_FMT");
 		return 1;
@@ -68,12 +97,20 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	long written = 0;
+	int current = 0;
 	while (!stop) {
-		ssize_t n = write(fd, jpeg, st.st_size);
+		int wanted = advance < count - 1 ? advance : count - 1;
+		if (wanted != current) {
+			current = wanted;
+			fprintf(stderr, "v4l2-mjpeg-writer: now %s after %ld frames\n", paths[current], written);
+		}
+		struct frame *fr = &frames[current];
+		ssize_t n = write(fd, fr->bytes, fr->size);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n != st.st_size) {
+		if (n != (ssize_t)fr->size) {
 			fprintf(stderr, "v4l2-mjpeg-writer: write: %s\n", n < 0 ? strerror(errno) : "short write");
 			return 1;
 		}
