@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use siamedge::eval::otb::{iou, parity_sequence, read_boxes, run_sequence, OtbSequence};
 use siamedge::eval::otb_cut::{run_cut, CutSequence};
+use siamedge::face::{Mtcnn, MtcnnConfig};
 use siamedge::image::RgbImage;
 use siamedge::model::Execution;
-use siamedge::track::{BBox, TrackState, Tracker, TrackerModels};
+use siamedge::track::{BBox, FaceRecovery, TrackState, Tracker, TrackerModels};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -171,7 +172,7 @@ fn says_lost_on_cut_otb_sequences() {
     let mut caught = 0;
     for (i, s) in seqs.iter().enumerate() {
         let c = CutSequence::new(s, &seqs[(i + 1) % seqs.len()]);
-        let r = run_cut(&mut t, &c).unwrap();
+        let r = run_cut(&mut t, &c, None).unwrap();
         eprintln!(
             "{}: lost after {:?}, reacquired after {:?}",
             r.name, r.frames_to_lost, r.frames_to_reacquire
@@ -183,5 +184,39 @@ fn says_lost_on_cut_otb_sequences() {
         caught,
         seqs.len(),
         "the target's absence was not caught within 25 frames everywhere"
+    );
+}
+
+/// While a face target is lost, the face detector finds it again: on
+/// Freeman1 cut by MotorRolling (no faces), a re-detection moves the tracker
+/// and the face is held again soon after it comes back.
+#[test]
+fn face_redetection_moves_a_lost_face_target_back() {
+    let Some(data) = otb() else { return };
+    let models = root().join("models/build/onnx");
+    if !models.join("pnet.onnx").is_file() {
+        eprintln!(
+            "skipped: no face detector in {} (run models/zoo/fetch.sh)",
+            models.display()
+        );
+        return;
+    }
+    let mtcnn = Mtcnn::load(&models, MtcnnConfig::default()).unwrap();
+    let mut faces = FaceRecovery::new(mtcnn);
+    let target = OtbSequence::load(&data.join("Freeman1")).unwrap();
+    let foreign = OtbSequence::load(&data.join("MotorRolling")).unwrap();
+    let cut = CutSequence::new(&target, &foreign);
+    let mut t = tracker();
+    let r = run_cut(&mut t, &cut, Some(&mut faces)).unwrap();
+    eprintln!(
+        "{}: lost after {:?}, reacquired after {:?}, {} re-detections",
+        r.name, r.frames_to_lost, r.frames_to_reacquire, r.redetections
+    );
+    assert!(r.frames_to_lost.is_some(), "never lost");
+    assert!(r.redetections >= 1, "no re-detection moved the tracker");
+    assert!(
+        r.frames_to_reacquire.is_some_and(|n| n <= 10),
+        "the face was not held again within 10 frames: {:?}",
+        r.frames_to_reacquire
     );
 }

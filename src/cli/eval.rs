@@ -58,7 +58,7 @@ pub fn run(models: &Path, cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Lfw(args) => lfw(models, args),
         EvalCommand::Unlock(args) => super::unlock_eval::eval(models, args),
-        EvalCommand::Otb(args) => super::otb::run(args),
+        EvalCommand::Otb(args) => super::otb::run(models, args),
         EvalCommand::Liveness(args) => super::liveness_eval::eval(models, args),
     }
 }

@@ -1,6 +1,6 @@
 //! `siamedge eval otb`: the tracker's OTB one-pass evaluation.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -12,6 +12,8 @@ use siamedge::eval::otb::{
 };
 use siamedge::eval::otb_cut::{run_cut, CutReport, CutSequence};
 use siamedge::eval::{draw_panels, Panel};
+use siamedge::face::{Mtcnn, MtcnnConfig};
+use siamedge::track::FaceRecovery;
 
 /// Arguments of `eval otb`.
 #[derive(Debug, Args)]
@@ -43,6 +45,11 @@ pub struct OtbArgs {
     /// until "lost" and until re-acquired.
     #[arg(long)]
     cut: bool,
+    /// With --cut: while the target is lost, look for it with the face
+    /// detector (every 5th lost frame, the most prominent face), as
+    /// `siamedge track --init face` does; for sequences whose target is a face.
+    #[arg(long, requires = "cut")]
+    redetect_faces: bool,
     /// Draw the success and precision plots into this PNG file.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -56,6 +63,7 @@ pub struct OtbArgs {
 struct OtbReport {
     variant: &'static str,
     recovery: bool,
+    redetect_faces: bool,
     sequences: Vec<SequenceReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     parity: Vec<ParityReport>,
@@ -69,7 +77,7 @@ struct OtbReport {
 }
 
 /// Runs `eval otb`.
-pub fn run(args: OtbArgs) -> anyhow::Result<()> {
+pub fn run(models: &Path, args: OtbArgs) -> anyhow::Result<()> {
     let dirs = OtbSequence::find(&args.data)?;
     let seqs = dirs
         .iter()
@@ -125,6 +133,17 @@ pub fn run(args: OtbArgs) -> anyhow::Result<()> {
         }
         reports.push(report);
     }
+    let mut faces = if args.redetect_faces {
+        let mtcnn = Mtcnn::load(models, MtcnnConfig::default()).with_context(|| {
+            format!(
+                "loading the face detector from {} for --redetect-faces (models/zoo/fetch.sh makes it)",
+                models.display()
+            )
+        })?;
+        Some(FaceRecovery::new(mtcnn))
+    } else {
+        None
+    };
     let mut cut = Vec::new();
     if args.cut {
         for (i, seq) in seqs.iter().enumerate() {
@@ -137,7 +156,10 @@ pub fn run(args: OtbArgs) -> anyhow::Result<()> {
             }
             let c = CutSequence::new(seq, other);
             bar.set_message(format!("{} (cut)", c.name));
-            cut.push(run_cut(&mut tracker, &c).with_context(|| format!("tracking {}", c.name))?);
+            cut.push(
+                run_cut(&mut tracker, &c, faces.as_mut())
+                    .with_context(|| format!("tracking {}", c.name))?,
+            );
         }
     }
     bar.finish_and_clear();
@@ -147,6 +169,7 @@ pub fn run(args: OtbArgs) -> anyhow::Result<()> {
     let report = OtbReport {
         variant: args.variant.name(),
         recovery: !args.no_recovery,
+        redetect_faces: args.redetect_faces,
         mean_auc: reports.iter().map(|r| r.auc).sum::<f64>() / n,
         mean_precision20: reports.iter().map(|r| r.precision20).sum::<f64>() / n,
         mean_fps: reports.iter().map(|r| r.fps).sum::<f64>() / n,
@@ -213,16 +236,28 @@ pub fn run(args: OtbArgs) -> anyhow::Result<()> {
         let show = |v: Option<usize>| v.map_or("never".to_string(), |n| n.to_string());
         println!("  lost-target test (target gone for up to 40 frames of another sequence):");
         println!(
-            "  {:24} {:>14} {:>19} {:>16}",
-            "cut sequence", "frames to lost", "frames to reacquire", "lost before cut"
+            "  {:24} {:>14} {:>19} {:>16} {:>19} {:>11}",
+            "cut sequence",
+            "frames to lost",
+            "frames to reacquire",
+            "lost before cut",
+            "tracking while gone",
+            "re-detected"
         );
         for c in &report.cut {
+            let redetected = if report.redetect_faces {
+                c.redetections.to_string()
+            } else {
+                "off".to_string()
+            };
             println!(
-                "  {:24} {:>14} {:>19} {:>16}",
+                "  {:24} {:>14} {:>19} {:>16} {:>19} {:>11}",
                 c.name,
                 show(c.frames_to_lost),
                 show(c.frames_to_reacquire),
-                c.lost_before_cut
+                c.lost_before_cut,
+                c.tracking_while_gone,
+                redetected
             );
         }
     }

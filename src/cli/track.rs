@@ -11,13 +11,10 @@ use siamedge::capture::{CameraSettings, FrameSource, ImageReplay, V4l2Camera};
 use siamedge::config::ModelVariant;
 use siamedge::face::{Mtcnn, MtcnnConfig};
 use siamedge::image::{draw_box, encode_jpeg, AviWriter, FrameConverter, RgbImage};
-use siamedge::track::{BBox, TrackResult, TrackState, Tracker, TrackerModels};
+use siamedge::track::{BBox, FaceRecovery, TrackResult, TrackState, Tracker, TrackerModels};
 
 /// Where the tracker's models are in a checkout (they are in the repository).
 pub const DEFAULT_TRACK_MODELS: &str = "models/zoo/nanotrack";
-
-/// Frames between face re-detections while a face target is lost.
-const REDETECT_EVERY: u64 = 5;
 
 /// Arguments of `track`.
 #[derive(Debug, Args)]
@@ -96,7 +93,7 @@ pub fn load_tracker(dir: &Path, variant: ModelVariant) -> anyhow::Result<Tracker
 
 enum Init {
     Box(BBox),
-    Face(Box<Mtcnn>),
+    Face(Box<FaceRecovery>),
 }
 
 fn parse_box(s: &str) -> anyhow::Result<BBox> {
@@ -131,7 +128,7 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
                 dir.display()
             )
         })?;
-        Init::Face(Box::new(mtcnn))
+        Init::Face(Box::new(FaceRecovery::new(mtcnn)))
     } else {
         Init::Box(parse_box(&args.init)?)
     };
@@ -154,7 +151,6 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
     let mut jpeg = Vec::new();
     let mut started = false;
     let mut n: u64 = 0;
-    let mut lost_for: u64 = 0;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     while args.frames.is_none_or(|max| n < max) && !shutdown_requested() {
@@ -178,17 +174,8 @@ pub fn run(models: Option<&Path>, args: TrackArgs) -> anyhow::Result<()> {
             TrackResult::initial(first)
         } else {
             let r = tracker.update(&frame)?;
-            lost_for = if r.state == TrackState::Lost {
-                lost_for + 1
-            } else {
-                0
-            };
-            if lost_for > 0 && lost_for % REDETECT_EVERY == 1 {
-                if let Init::Face(mtcnn) = &mut init {
-                    if let Some(face) = most_prominent(mtcnn, &frame)? {
-                        tracker.relocate(face);
-                    }
-                }
+            if let Init::Face(recovery) = &mut init {
+                recovery.after_update(&mut tracker, &frame, &r)?;
             }
             r
         };
@@ -255,22 +242,8 @@ fn open_source(
 fn first_box(init: &mut Init, frame: &RgbImage) -> anyhow::Result<Option<BBox>> {
     match init {
         Init::Box(b) => Ok(Some(*b)),
-        Init::Face(mtcnn) => most_prominent(mtcnn, frame),
+        Init::Face(recovery) => Ok(recovery.most_prominent(frame)?),
     }
-}
-
-fn most_prominent(mtcnn: &mut Mtcnn, frame: &RgbImage) -> anyhow::Result<Option<BBox>> {
-    let faces = mtcnn.detect(frame)?;
-    let best = faces.iter().max_by(|a, b| {
-        a.prominence(frame.width, frame.height)
-            .total_cmp(&b.prominence(frame.width, frame.height))
-    });
-    Ok(best.map(|f| BBox {
-        x: f.bbox[0] as f64,
-        y: f.bbox[1] as f64,
-        w: (f.bbox[2] - f.bbox[0] + 1.0) as f64,
-        h: (f.bbox[3] - f.bbox[1] + 1.0) as f64,
-    }))
 }
 
 fn report(

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::otb::{each_frame, iou, OtbError, OtbSequence};
-use crate::track::{BBox, TrackResult, TrackState, Tracker};
+use crate::track::{BBox, FaceRecovery, TrackResult, TrackState, Tracker};
 
 /// Frames of the target before the cut (at most; half the sequence if shorter).
 pub const BEFORE_CUT: usize = 60;
@@ -75,21 +75,38 @@ pub struct CutReport {
     pub frames_to_reacquire: Option<usize>,
     /// Frames "lost" before the cut (false alarms).
     pub lost_before_cut: usize,
+    /// Frames while the target was gone that the tracker called "tracking"
+    /// (it held something else with confidence).
+    pub tracking_while_gone: usize,
+    /// Times a face re-detection moved the tracker (0 without one).
+    pub redetections: usize,
     /// The tracker's output per frame.
     #[serde(skip)]
     pub results: Vec<TrackResult>,
 }
 
-/// Tracks a cut sequence from its first box.
-pub fn run_cut(tracker: &mut Tracker, seq: &CutSequence) -> Result<CutReport, OtbError> {
+/// Tracks a cut sequence from its first box; with `faces`, a lost target is
+/// looked for with the face detector (as `siamedge track --init face` does).
+pub fn run_cut(
+    tracker: &mut Tracker,
+    seq: &CutSequence,
+    mut faces: Option<&mut FaceRecovery>,
+) -> Result<CutReport, OtbError> {
     let mut results = Vec::with_capacity(seq.frames.len());
+    if let Some(f) = faces.as_deref_mut() {
+        f.reset();
+    }
     each_frame(&seq.frames, |i, frame| {
         if i == 0 {
             let first = seq.truth[0].expect("a cut sequence starts with the target");
             tracker.init(frame, first)?;
             results.push(TrackResult::initial(first));
         } else {
-            results.push(tracker.update(frame)?);
+            let r = tracker.update(frame)?;
+            if let Some(f) = faces.as_deref_mut() {
+                f.after_update(tracker, frame, &r)?;
+            }
+            results.push(r);
         }
         Ok(())
     })?;
@@ -110,6 +127,11 @@ pub fn run_cut(tracker: &mut Tracker, seq: &CutSequence) -> Result<CutReport, Ot
             .iter()
             .filter(|r| r.state == TrackState::Lost)
             .count(),
+        tracking_while_gone: results[seq.cut..seq.back]
+            .iter()
+            .filter(|r| r.state == TrackState::Tracking)
+            .count(),
+        redetections: faces.map_or(0, |f| f.redetections()),
         results,
     })
 }

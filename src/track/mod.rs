@@ -4,6 +4,7 @@
 
 mod crop;
 mod decode;
+mod face_recovery;
 mod signals;
 mod state;
 mod tracker;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 pub use crop::{mean_colour, Cropper};
 pub use decode::{Decoder, Peak};
+pub use face_recovery::{FaceRecovery, REDETECT_EVERY};
 pub use signals::{peak_to_sidelobe, window_similarity, Signals};
 pub use state::{StateMachine, StateRules, TrackState};
 pub use tracker::{confidence, BBox, TrackResult, TrackTimes, Tracker, TrackerModels};
