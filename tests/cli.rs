@@ -157,6 +157,14 @@ fn info_shows_the_manifest_engine_and_graph_of_a_model_in_models() {
     assert!(e.contains("not a QDQ-quantized graph"), "{e}");
 }
 
+#[test]
+fn info_loads_the_tracker_head_with_its_two_feature_inputs() {
+    let head = common::root().join("models/zoo/nanotrack/nanotrack_v3_head.onnx");
+    let text = info(s(&head));
+    assert!(text.contains("role = \"track-head\""), "{text}");
+    assert!(text.contains("#   Source: 2"), "{text}");
+}
+
 /// `siamedge bench ARGS --runs RUNS --warmup 1 --json --variant fp32` on the test models.
 fn bench_json(args: &[&str], runs: &str) -> Value {
     let models = common::models();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use siamedge::model::{Execution, Model, NodeTime};
+use siamedge::model::{load_verified, Dim, Execution, Manifest, Model, Network, NodeTime, Role};
 
 /// Arguments of `info`.
 #[derive(Debug, Args)]
@@ -41,13 +41,44 @@ pub fn run(models: &Path, args: InfoArgs) -> anyhow::Result<()> {
     } else {
         models.join(&args.model)
     };
+    if let Some(head) = tracker_head(&path, args.engine)? {
+        if args.profile {
+            bail!(
+                "--profile times models with one image input; {} is the tracker's head, which takes two feature maps (`siamedge bench` times it within the tracker)",
+                path.display()
+            );
+        }
+        return describe(&head.0, &head.1);
+    }
     let mut model = Model::load_with(&path, args.engine)?;
     if args.profile {
         return profile(&mut model, &path, &args);
     }
-    print!("{}", model.manifest().to_toml());
-    println!("\n# engine: {}", model.network().engine_report());
-    let ops = model.network().op_names();
+    describe(model.manifest(), model.network())
+}
+
+/// The tracker's head at `path` with its manifest, loaded for its two feature
+/// inputs; `None` for any other model.
+fn tracker_head(path: &Path, engine: Execution) -> anyhow::Result<Option<(Manifest, Network)>> {
+    let (bytes, manifest) = load_verified(path)?;
+    let Some(spec) = manifest
+        .tracker
+        .as_ref()
+        .filter(|_| manifest.role == Role::TrackHead)
+    else {
+        return Ok(None);
+    };
+    let fixed = |s: &[usize]| s.iter().copied().map(Dim::Fixed).collect::<Vec<_>>();
+    let shapes = [fixed(&spec.template_features), fixed(&spec.search_features)];
+    let network = Network::from_bytes_with(path, &bytes, &shapes, engine)?;
+    Ok(Some((manifest, network)))
+}
+
+/// Prints the manifest, the engine and the optimised graph's operators.
+fn describe(manifest: &Manifest, network: &Network) -> anyhow::Result<()> {
+    print!("{}", manifest.to_toml());
+    println!("\n# engine: {}", network.engine_report());
+    let ops = network.op_names();
     println!("# optimised graph: {} nodes", ops.len());
     let mut counts = BTreeMap::new();
     for op in ops {
