@@ -241,7 +241,7 @@ pub fn run(models: &Path, args: OtbArgs) -> anyhow::Result<()> {
             "frames to lost",
             "frames to reacquire",
             "lost before cut",
-            "tracking while gone",
+            "regained while gone",
             "re-detected"
         );
         for c in &report.cut {
@@ -256,7 +256,7 @@ pub fn run(models: &Path, args: OtbArgs) -> anyhow::Result<()> {
                 show(c.frames_to_lost),
                 show(c.frames_to_reacquire),
                 c.lost_before_cut,
-                c.tracking_while_gone,
+                c.regained_while_gone,
                 redetected
             );
         }

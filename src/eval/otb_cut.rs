@@ -75,9 +75,10 @@ pub struct CutReport {
     pub frames_to_reacquire: Option<usize>,
     /// Frames "lost" before the cut (false alarms).
     pub lost_before_cut: usize,
-    /// Frames while the target was gone that the tracker called "tracking"
-    /// (it held something else with confidence).
-    pub tracking_while_gone: usize,
+    /// Frames while the target was still gone that the tracker called
+    /// "tracking" after it had said "lost" (it took something else for the
+    /// target).
+    pub regained_while_gone: usize,
     /// Times a face re-detection moved the tracker (0 without one).
     pub redetections: usize,
     /// The tracker's output per frame.
@@ -127,10 +128,12 @@ pub fn run_cut(
             .iter()
             .filter(|r| r.state == TrackState::Lost)
             .count(),
-        tracking_while_gone: results[seq.cut..seq.back]
-            .iter()
-            .filter(|r| r.state == TrackState::Tracking)
-            .count(),
+        regained_while_gone: frames_to_lost.map_or(0, |n| {
+            results[seq.cut + n..seq.back]
+                .iter()
+                .filter(|r| r.state == TrackState::Tracking)
+                .count()
+        }),
         redetections: faces.map_or(0, |f| f.redetections()),
         results,
     })

@@ -298,8 +298,11 @@ impl Tracker {
         }
         let started = Instant::now();
         let conf = confidence(&best.signals);
-        let state = self.states.step(conf);
-        if !self.recovery || state != TrackState::Lost || conf >= self.states.rules().regain_above {
+        let state = self.states.step(conf, best.signals.similarity);
+        if !self.recovery
+            || state != TrackState::Lost
+            || self.states.would_regain(conf, best.signals.similarity)
+        {
             self.take(frame, &best);
         }
         self.times.post += ms_since(started);
