@@ -36,6 +36,14 @@ impl Face {
         let cy = (self.bbox[1] + self.bbox[3]) / 2.0 - height as f32 / 2.0;
         self.area() - 2.0 * (cx * cx + cy * cy)
     }
+
+    /// The most prominent of `faces` in a `width` x `height` image.
+    pub fn most_prominent(faces: &[Face], width: usize, height: usize) -> Option<&Face> {
+        faces.iter().max_by(|a, b| {
+            a.prominence(width, height)
+                .total_cmp(&b.prominence(width, height))
+        })
+    }
 }
 
 /// MTCNN settings.

@@ -86,13 +86,7 @@ impl FacePipeline {
         let t0 = Instant::now();
         let faces = self.detector.detect(img)?;
         let t1 = Instant::now();
-        let face = faces
-            .iter()
-            .max_by(|a, b| {
-                a.prominence(img.width, img.height)
-                    .total_cmp(&b.prominence(img.width, img.height))
-            })
-            .cloned();
+        let face = Face::most_prominent(&faces, img.width, img.height).cloned();
         match &face {
             Some(f) => align_face(img, &f.landmarks, &mut self.aligned),
             None => centre_crop_face(img, &mut self.aligned),

@@ -4,7 +4,7 @@
 //! becomes the tracker's position (the template stays the first one).
 
 use super::{BBox, TrackError, TrackResult, TrackState, Tracker};
-use crate::face::Mtcnn;
+use crate::face::{Face, Mtcnn};
 use crate::image::RgbImage;
 
 /// Lost frames between face re-detections (the first lost frame re-detects).
@@ -30,10 +30,7 @@ impl FaceRecovery {
     /// The most prominent face in `frame` (large and central), as a box.
     pub fn most_prominent(&mut self, frame: &RgbImage) -> Result<Option<BBox>, TrackError> {
         let faces = self.mtcnn.detect(frame)?;
-        let best = faces.iter().max_by(|a, b| {
-            a.prominence(frame.width, frame.height)
-                .total_cmp(&b.prominence(frame.width, frame.height))
-        });
+        let best = Face::most_prominent(&faces, frame.width, frame.height);
         Ok(best.map(|f| BBox {
             x: f.bbox[0] as f64,
             y: f.bbox[1] as f64,
