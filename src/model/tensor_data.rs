@@ -57,7 +57,8 @@ pub fn int_values(t: &TensorProto) -> Option<Vec<i64>> {
 /// How many elements the stored data of `t` holds (in `raw_data` or its
 /// typed field), or `None` for a type whose width is not fixed (strings).
 pub fn stored_elements(t: &TensorProto) -> Option<u64> {
-    let width: u64 = match DataType::try_from(t.data_type).ok()? {
+    let data_type = DataType::try_from(t.data_type).ok()?;
+    let width: u64 = match data_type {
         DataType::Uint8 | DataType::Int8 | DataType::Bool => 1,
         DataType::Uint16 | DataType::Int16 | DataType::Float16 | DataType::Bfloat16 => 2,
         DataType::Float | DataType::Int32 | DataType::Uint32 => 4,
@@ -68,7 +69,7 @@ pub fn stored_elements(t: &TensorProto) -> Option<u64> {
     if !t.raw_data.is_empty() {
         return Some(t.raw_data.len() as u64 / width);
     }
-    let typed = match DataType::try_from(t.data_type).ok()? {
+    let typed = match data_type {
         DataType::Float => t.float_data.len(),
         DataType::Complex64 => t.float_data.len() / 2,
         DataType::Int64 => t.int64_data.len(),

@@ -40,9 +40,7 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteEr
         path: path.to_path_buf(),
         error,
     };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = temporary_path(path);
     let written = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)
@@ -72,14 +70,19 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteEr
     File::open(dir).and_then(|d| d.sync_all()).map_err(err)
 }
 
+/// Where `path` is written before it is renamed into place: `NAME.tmpPID` beside it.
+fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
 /// Makes `NAME.bak` the current `path`, replacing the previous backup only
 /// once the new one is complete: a hard link where the file system has them
 /// (no data is copied, so a full disk cannot stop it), a copy otherwise.
 fn keep_backup(path: &Path) -> std::io::Result<()> {
     let backup = backup_path(path);
-    let mut staged_name = backup.file_name().unwrap_or_default().to_os_string();
-    staged_name.push(format!(".tmp{}", std::process::id()));
-    let staged = backup.with_file_name(staged_name);
+    let staged = temporary_path(&backup);
     let _ = fs::remove_file(&staged);
     let made = fs::hard_link(path, &staged).or_else(|_| fs::copy(path, &staged).map(|_| ()));
     match made.and_then(|()| fs::rename(&staged, &backup)) {
