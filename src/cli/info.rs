@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use siamedge::model::{load_verified, Dim, Execution, Manifest, Model, Network, NodeTime, Role};
+use siamedge::model::{load_verified, Execution, Manifest, Model, Network, NodeTime, Role};
 
 /// Arguments of `info`.
 #[derive(Debug, Args)]
@@ -60,7 +60,7 @@ pub fn run(models: &Path, args: InfoArgs) -> anyhow::Result<()> {
 /// The tracker's head at `path` with its manifest, loaded for its two feature
 /// inputs; `None` for any other model.
 fn tracker_head(path: &Path, engine: Execution) -> anyhow::Result<Option<(Manifest, Network)>> {
-    let (bytes, manifest) = load_verified(path)?;
+    let manifest = Manifest::load_for(path)?;
     let Some(spec) = manifest
         .tracker
         .as_ref()
@@ -68,9 +68,8 @@ fn tracker_head(path: &Path, engine: Execution) -> anyhow::Result<Option<(Manife
     else {
         return Ok(None);
     };
-    let fixed = |s: &[usize]| s.iter().copied().map(Dim::Fixed).collect::<Vec<_>>();
-    let shapes = [fixed(&spec.template_features), fixed(&spec.search_features)];
-    let network = Network::from_bytes_with(path, &bytes, &shapes, engine)?;
+    let (bytes, manifest) = load_verified(path)?;
+    let network = Network::from_bytes_with(path, &bytes, &spec.head_inputs(), engine)?;
     Ok(Some((manifest, network)))
 }
 

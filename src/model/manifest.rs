@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
+use super::{Dim, ModelError};
 
 /// What a model is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,6 +357,12 @@ impl Manifest {
 }
 
 impl TrackerSpec {
+    /// The head's two input shapes: template features, then search features.
+    pub fn head_inputs(&self) -> [Vec<Dim>; 2] {
+        let fixed = |s: &[usize]| s.iter().copied().map(Dim::Fixed).collect();
+        [fixed(&self.template_features), fixed(&self.search_features)]
+    }
+
     fn validate(&self) -> Result<(), String> {
         let sizes = [
             self.exemplar_size,

@@ -161,7 +161,6 @@ impl Tracker {
         };
         let image =
             |side: usize| vec![vec![1, 3, side, side].into_iter().map(Dim::Fixed).collect()];
-        let fixed = |s: &[usize]| s.iter().copied().map(Dim::Fixed).collect::<Vec<_>>();
         let template_net = Network::from_bytes_with(
             &models.backbone,
             &backbone_bytes,
@@ -177,7 +176,7 @@ impl Tracker {
         let head_net = Network::from_bytes_with(
             &models.head,
             &head_bytes,
-            &[fixed(&spec.template_features), fixed(&spec.search_features)],
+            &spec.head_inputs(),
             Execution::Auto,
         )?;
         let mut tracker = Tracker {
