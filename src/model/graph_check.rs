@@ -27,9 +27,29 @@ const MAX_PAD: i64 = 4096;
 /// Runs every check on `graph` and its subgraphs; the error says what is
 /// wrong, with the limit and the value where a limit is passed.
 pub fn check_graph(graph: &GraphProto) -> Result<(), String> {
-    check_names(graph)?;
+    check_scope(graph, &HashSet::new())
+}
+
+/// The checks of [`check_graph`] on `graph`, whose nodes may also read the
+/// values `outer` defines (a subgraph of If, Loop or Scan sees its parents'
+/// values), then on each of its subgraphs.
+fn check_scope<'a>(graph: &'a GraphProto, outer: &HashSet<&'a str>) -> Result<(), String> {
+    let defined = check_names(graph, outer)?;
     check_arity(graph)?;
-    check_sizes(graph)
+    check_sizes(graph)?;
+    for node in &graph.node {
+        for attr in &node.attribute {
+            for g in attr.g.iter().chain(&attr.graphs) {
+                check_scope(g, &defined).map_err(|e| {
+                    format!(
+                        "in the subgraph of attribute {:?} of node {:?}: {e}",
+                        attr.name, node.name
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Operators whose first N inputs the ONNX standard requires in every opset,
@@ -137,11 +157,15 @@ fn check_arity(graph: &GraphProto) -> Result<(), String> {
 /// Checks that every value a node reads and every graph output is defined
 /// (by a graph input, an initializer or a node), which tract's ONNX reader
 /// assumes (found by fuzzing: an output naming nothing made it panic).
-fn check_names(graph: &GraphProto) -> Result<(), String> {
-    let defined: HashSet<&str> = graph
-        .input
+/// Returns the values defined in `graph` or `outer`.
+fn check_names<'a>(
+    graph: &'a GraphProto,
+    outer: &HashSet<&'a str>,
+) -> Result<HashSet<&'a str>, String> {
+    let defined: HashSet<&str> = outer
         .iter()
-        .map(|i| i.name.as_str())
+        .copied()
+        .chain(graph.input.iter().map(|i| i.name.as_str()))
         .chain(graph.initializer.iter().map(|t| t.name.as_str()))
         .chain(
             graph
@@ -173,11 +197,11 @@ fn check_names(graph: &GraphProto) -> Result<(), String> {
             o.name
         ));
     }
-    Ok(())
+    Ok(defined)
 }
 
 /// Checks the tensors `graph` holds and the sizes its shape-making nodes ask
-/// for with constant arguments, then does the same in every subgraph.
+/// for with constant arguments (its subgraphs are checked by [`check_scope`]).
 fn check_sizes(graph: &GraphProto) -> Result<(), String> {
     let mut constants: HashMap<&str, &TensorProto> = HashMap::new();
     for t in &graph.initializer {
@@ -189,9 +213,6 @@ fn check_sizes(graph: &GraphProto) -> Result<(), String> {
             let place = || format!("attribute {:?} of node {:?}", attr.name, node.name);
             for t in attr.t.iter().chain(&attr.tensors) {
                 check_literal(t, &place())?;
-            }
-            for g in attr.g.iter().chain(&attr.graphs) {
-                check_graph(g).map_err(|e| format!("in the subgraph of {}: {e}", place()))?;
             }
         }
         if node.op_type == "Constant" {
@@ -502,6 +523,36 @@ mod tests {
         let mut g = graph(no_output, vec![]);
         g.output.clear();
         assert!(load_error(g).contains("has no output"));
+    }
+
+    #[test]
+    fn a_subgraph_may_read_its_parents_values_but_is_checked_too() {
+        let branch = |reads: &str| GraphProto {
+            node: vec![node("Relu", &[reads], vec![])],
+            output: vec![ValueInfoProto {
+                name: "y".into(),
+                ..ValueInfoProto::default()
+            }],
+            ..GraphProto::default()
+        };
+        let with_branches = |reads: &str| {
+            let attr = |name: &str| AttributeProto {
+                name: name.into(),
+                g: Some(branch(reads)),
+                ..AttributeProto::default()
+            };
+            graph(
+                node("If", &["x"], vec![attr("then_branch"), attr("else_branch")]),
+                vec![],
+            )
+        };
+        check_graph(&with_branches("x")).unwrap();
+        let err = check_graph(&with_branches("nowhere")).unwrap_err();
+        assert!(
+            err.contains("in the subgraph of attribute \"then_branch\""),
+            "{err}"
+        );
+        assert!(err.contains("\"nowhere\""), "{err}");
     }
 
     #[test]
