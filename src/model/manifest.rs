@@ -168,7 +168,8 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transform {
-    /// The tool and command that produced this file.
+    /// The tools and commands that produced this file, one line each,
+    /// earliest first (the import, then each derivation).
     pub tool: String,
     /// Fraction of MACs removed by pruning (0 for none).
     #[serde(default)]
@@ -274,7 +275,9 @@ impl Manifest {
     }
 
     /// The manifest of a model made from the one this describes: the new
-    /// file's sha256 and thresholds, and `tool` (the command line) as what made it.
+    /// file's sha256 and thresholds, and `tool` (the command line) added as
+    /// the last line of what made it, so a chain (import, prune, distill,
+    /// quantize) keeps every step.
     pub fn derived(
         &self,
         bytes: &[u8],
@@ -286,7 +289,11 @@ impl Manifest {
         m.sha256 = crate::model::sha256_hex(bytes);
         m.thresholds = thresholds;
         m.thresholds_calibrated_on = calibrated_on;
-        m.transform.tool = tool;
+        m.transform.tool = if self.transform.tool.is_empty() {
+            tool
+        } else {
+            format!("{}\n{tool}", self.transform.tool)
+        };
         m
     }
 
@@ -446,6 +453,16 @@ tool = "test"
         assert!(m.threshold_at(1e-2).is_none());
         assert_eq!(m.transform.quantization, "none");
         assert_eq!(Manifest::parse(&m.to_toml()).unwrap(), m);
+    }
+
+    #[test]
+    fn a_derived_manifest_keeps_every_step_that_made_the_file() {
+        let import = Manifest::parse(GOOD).unwrap();
+        let pruned = import.derived(b"pruned", Vec::new(), "p".into(), "prune".into());
+        let int8 = pruned.derived(b"int8", Vec::new(), "q".into(), "quantize".into());
+        assert_eq!(int8.transform.tool, "test\nprune\nquantize");
+        assert_eq!(int8.sha256, crate::model::sha256_hex(b"int8"));
+        assert_eq!(Manifest::parse(&int8.to_toml()).unwrap(), int8);
     }
 
     #[test]
