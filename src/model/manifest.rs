@@ -275,9 +275,10 @@ impl Manifest {
     }
 
     /// The manifest of a model made from the one this describes: the new
-    /// file's sha256 and thresholds, and `tool` (the command line) added as
-    /// the last line of what made it, so a chain (import, prune, distill,
-    /// quantize) keeps every step.
+    /// file's sha256 and thresholds, no attempt thresholds (those of the
+    /// parent file do not hold for the new one: run `siamedge calibrate
+    /// unlock`), and `tool` (the command line) added as the last line of what
+    /// made it, so a chain (import, prune, distill, quantize) keeps every step.
     pub fn derived(
         &self,
         bytes: &[u8],
@@ -289,6 +290,7 @@ impl Manifest {
         m.sha256 = crate::model::sha256_hex(bytes);
         m.thresholds = thresholds;
         m.thresholds_calibrated_on = calibrated_on;
+        m.attempt_thresholds = Vec::new();
         m.transform.tool = if self.transform.tool.is_empty() {
             tool
         } else {
@@ -456,12 +458,22 @@ tool = "test"
     }
 
     #[test]
-    fn a_derived_manifest_keeps_every_step_that_made_the_file() {
-        let import = Manifest::parse(GOOD).unwrap();
+    fn a_derived_manifest_keeps_every_step_but_not_the_parents_attempt_thresholds() {
+        let mut import = Manifest::parse(GOOD).unwrap();
+        import.attempt_thresholds = vec![AttemptThreshold {
+            far: 1e-5,
+            gallery: 3,
+            k: 2,
+            n: 3,
+            value: 0.64,
+            impostor_attempts: 2_000_000,
+            calibrated_on: "the imported file".into(),
+        }];
         let pruned = import.derived(b"pruned", Vec::new(), "p".into(), "prune".into());
         let int8 = pruned.derived(b"int8", Vec::new(), "q".into(), "quantize".into());
         assert_eq!(int8.transform.tool, "test\nprune\nquantize");
         assert_eq!(int8.sha256, crate::model::sha256_hex(b"int8"));
+        assert!(pruned.attempt_thresholds.is_empty(), "the parent's attempt thresholds are kept");
         assert_eq!(Manifest::parse(&int8.to_toml()).unwrap(), int8);
     }
 
