@@ -62,6 +62,10 @@ pub struct CheckpointMeta {
     pub train_seconds: f64,
     /// The device and machine it trained on.
     pub hardware: String,
+    /// The trainer that made it: crate version and git commit (of every run,
+    /// when training continued from a checkpoint).
+    #[serde(default)]
+    pub trainer: String,
 }
 
 /// The weight and description paths for a checkpoint stem `X`: `X.bpk`, `X.json`.

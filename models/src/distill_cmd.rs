@@ -241,7 +241,13 @@ pub fn run(a: DistillArgs) -> Result<()> {
         &bytes,
         scored.thresholds.clone(),
         calibrated_on,
-        std::env::args().collect::<Vec<_>>().join(" "),
+        format!(
+            "{} ({}; {} steps in {train_seconds:.0} s on {})",
+            std::env::args().collect::<Vec<_>>().join(" "),
+            crate::trainer_version(),
+            done.steps,
+            crate::hardware(compute)
+        ),
     );
     manifest.transform.calibration = format!(
         "{}; distilled from {} on {} faces",

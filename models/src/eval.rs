@@ -192,7 +192,7 @@ pub fn omniglot_runs_with(
             reason: "no runNN/class_labels.txt found".into(),
         });
     }
-    let mut scratch = Vec::new();
+    let mut scratch = siamedge::image::ResizeScratch::default();
     let mut load = |p: &Path| -> Result<RgbImage, TrainError> {
         Ok(prep.fit(&siamedge::image::load(p)?, &mut scratch))
     };

@@ -23,6 +23,10 @@ pub struct ExportInfo {
     pub train_command: String,
     /// The training data.
     pub data: String,
+    /// The trainer's version and git commit.
+    pub trainer: String,
+    /// The machine and device it trained on, and for how long.
+    pub trained_on: String,
     /// The export command line.
     pub export_command: String,
     /// sha256 of the checkpoint weights the export was made from.
@@ -80,9 +84,13 @@ pub fn export(
         thresholds_calibrated_on: "not yet calibrated".into(),
         attempt_thresholds: Vec::new(),
         spoof_above: None,
+        tracker: None,
         provenance: Provenance {
-            package: format!("siamedge-models@{}", env!("CARGO_PKG_VERSION")),
-            source_file: format!("trained by `{}` on {}", info.train_command, info.data),
+            package: info.trainer.clone(),
+            source_file: format!(
+                "trained by `{}` on {}, {}",
+                info.train_command, info.data, info.trained_on
+            ),
             source_sha256: info.weights_sha256.clone(),
             licence: "trained here; the licence of the training data applies".into(),
         },

@@ -268,6 +268,15 @@ fn load_data(d: &DataArgs, prep: &Preprocess) -> Result<(ImageSet, String)> {
     Ok((set, what))
 }
 
+/// This trainer's crate version and the git commit it was built from.
+fn trainer_version() -> String {
+    format!(
+        "siamedge-models {} at git {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("SIAMEDGE_TRAINER_COMMIT")
+    )
+}
+
 fn hardware(compute: Compute) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -420,6 +429,12 @@ fn run_train(a: TrainArgs) -> Result<()> {
         hardware: match &earlier {
             Some(e) if e.hardware != hw => format!("{}, then {hw}", e.hardware),
             _ => hw.clone(),
+        },
+        trainer: match &earlier {
+            Some(e) if !e.trainer.is_empty() && e.trainer != trainer_version() => {
+                format!("{}, then {}", e.trainer, trainer_version())
+            }
+            _ => trainer_version(),
         },
     };
     checkpoint::save(trained.net, &meta, &a.out)?;
@@ -596,13 +611,19 @@ fn run_export(a: ExportArgs) -> Result<()> {
     let info = ExportInfo {
         train_command: meta.command.clone(),
         data: meta.data.join(" + "),
+        trainer: if meta.trainer.is_empty() {
+            format!("siamedge-models {} (commit not recorded)", env!("CARGO_PKG_VERSION"))
+        } else {
+            meta.trainer.clone()
+        },
+        trained_on: format!("{:.0} s on {}", meta.train_seconds, meta.hardware),
         export_command: command_line(),
         weights_sha256: siamedge::model::sha256_hex(&weight_bytes),
     };
     let encoder = net.branch(a.branch);
     let manifest = export::export(encoder, &prep, &a.out, &info)?;
     let image = match &a.check_image {
-        Some(p) => prep.fit(&siamedge::image::load(p)?, &mut Vec::new()),
+        Some(p) => prep.fit(&siamedge::image::load(p)?, &mut Default::default()),
         None => export::check_pattern(prep.size),
     };
     let cos = export::runtime_cosine(encoder, &prep, &image, &a.out)?;

@@ -179,6 +179,8 @@ fn replayed_trainer_export_matches_tract() {
     let info = ExportInfo {
         train_command: "test".into(),
         data: "generated".into(),
+        trainer: "siamedge-models test".into(),
+        trained_on: "0 s on test".into(),
         export_command: "test".into(),
         weights_sha256: "0".repeat(64),
     };

@@ -30,6 +30,7 @@ fn trained_encoder_round_trips_through_onnx_and_tract() {
             data: vec!["generated".into()],
             train_seconds: 0.0,
             hardware: "test".into(),
+            trainer: "siamedge-models test".into(),
         };
         let eval_net = net.valid();
         checkpoint::save(net, &meta, &stem).unwrap();
@@ -60,6 +61,8 @@ fn trained_encoder_round_trips_through_onnx_and_tract() {
         let info = ExportInfo {
             train_command: "test".into(),
             data: "generated".into(),
+            trainer: "siamedge-models test".into(),
+            trained_on: "0 s on test".into(),
             export_command: "test".into(),
             weights_sha256: "0".repeat(64),
         };

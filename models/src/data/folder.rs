@@ -21,7 +21,7 @@ pub fn load_folder(root: &Path, depth: usize, prep: &Preprocess) -> Result<Image
         class_dirs = next;
     }
     let mut set = ImageSet::default();
-    let mut scratch = Vec::new();
+    let mut scratch = siamedge::image::ResizeScratch::default();
     for dir in class_dirs {
         let files = image_files(&dir)?;
         if files.is_empty() {

@@ -91,7 +91,7 @@ pub fn load_idx(images: &Path, labels: &Path, prep: &Preprocess) -> Result<Image
         classes: (0..classes).map(|c| c.to_string()).collect(),
         ..ImageSet::default()
     };
-    let mut scratch = Vec::new();
+    let mut scratch = siamedge::image::ResizeScratch::default();
     for (pixels, &l) in imgs.data.chunks(h * w).zip(&labs.data) {
         let img = RgbImage::from_grey(w, h, pixels);
         set.images.push(prep.fit(&img, &mut scratch));

@@ -13,7 +13,7 @@ pub mod idx;
 use std::collections::HashMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use siamedge::image::RgbImage;
+use siamedge::image::{ResizeScratch, RgbImage};
 use siamedge::model::{fill_input, ColorOrder, InputLayout, InputSpec};
 
 /// Between a class name and its rotation in degrees ("greek/c1@90"): written
@@ -198,7 +198,7 @@ impl Preprocess {
     }
 
     /// Resizes a decoded image to the input size (area averaging when shrinking).
-    pub fn fit(&self, img: &RgbImage, scratch: &mut Vec<f32>) -> RgbImage {
+    pub fn fit(&self, img: &RgbImage, scratch: &mut ResizeScratch) -> RgbImage {
         let mut out = RgbImage::default();
         siamedge::image::resize(img, self.size, self.size, &mut out, scratch);
         out
