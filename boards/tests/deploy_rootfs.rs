@@ -1,6 +1,7 @@
 //! A bundle for rpi4 and rpi5, installed into a temporary root filesystem,
 //! puts every file where the systemd unit looks for it; damaged bundles and
-//! models that do not match their manifests are refused.
+//! models that do not match their manifests are refused; every board profile
+//! bundles the models `models/zoo/fetch.sh` installs, with its own variant.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -180,6 +181,28 @@ fn a_missing_variant_names_the_file_and_the_fix() {
         err.contains("MobileFaceNet.int8.onnx") && err.contains("--variant"),
         "{err}"
     );
+}
+
+#[test]
+fn every_board_profile_bundles_the_fetched_models_with_its_own_variant() {
+    let models = default_boards_dir().join("../models/build/onnx");
+    if !models.join("MobileFaceNet.onnx").is_file() {
+        eprintln!("skipped: models/build/onnx has no models; run models/zoo/fetch.sh");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let binary = fixture_binary(work.path());
+    for name in Board::names(&default_boards_dir()).unwrap() {
+        let board = Board::load(&default_boards_dir(), &name).unwrap();
+        let bundle = Bundle::assemble(&board, Arch::Aarch64, &binary, None, &models)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let embedder = format!(
+            "{}/{}",
+            layout::MODELS,
+            board.device.variant.embedder_file()
+        );
+        assert!(bundle.contents.contains_key(&embedder), "{name}: no {embedder}");
+    }
 }
 
 #[test]

@@ -70,11 +70,26 @@ for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do
   fi
   cp "$here/$model.toml" "$onnx/$model.toml"
 done
-mkdir -p "$onnx/nanotrack"
-for f in nanotrack_v3_backbone nanotrack_v3_backbone.int8 nanotrack_v3_head; do
-  want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "$here/nanotrack/$f.toml")
-  got=$(sha256sum "$here/nanotrack/$f.onnx" | cut -d' ' -f1)
-  [ "$want" = "$got" ] || { echo "fetch.sh: models/zoo/nanotrack/$f.onnx has sha256 $got, its manifest says $want" >&2; exit 1; }
-  cp "$here/nanotrack/$f.onnx" "$here/nanotrack/$f.toml" "$onnx/nanotrack/"
-done
-echo "models/build/onnx: 5 imported models and the NanoTrack tracker (nanotrack/), with manifests"
+# Models kept in the repository, each checked against its manifest's sha256:
+# NanoTrack, and the encoders trained and quantized here (issue 21): the face
+# embedder's int8 and pruned variants (models/zoo/MobileFaceNet.*.onnx),
+# where `--variant int8` and `--variant pruned-int8` look for them, and the
+# Omniglot encoder. `shipped PREFIX DEST` installs models/zoo/PREFIX*.onnx.
+shipped() {
+  local prefix=$1 dest=$2 f want got
+  mkdir -p "$dest"
+  for f in "$here"/$prefix*.onnx; do
+    want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "${f%.onnx}.toml")
+    got=$(sha256sum "$f" | cut -d' ' -f1)
+    [ "$want" = "$got" ] || { echo "fetch.sh: models/zoo/${f#"$here/"} has sha256 $got, its manifest says $want" >&2; exit 1; }
+    local kept="$dest/$(basename "${f%.onnx}").toml"
+    if [ -f "$kept" ] && ! cmp -s "${f%.onnx}.toml" "$kept"; then
+      cp "$kept" "$kept.bak"
+    fi
+    cp "$f" "${f%.onnx}.toml" "$dest/"
+  done
+}
+shipped nanotrack/ "$onnx/nanotrack"
+shipped MobileFaceNet. "$onnx"
+shipped omniglot/ "$onnx/omniglot"
+echo "models/build/onnx: 5 imported models, the int8 and pruned face embedders, the NanoTrack tracker (nanotrack/) and the Omniglot encoder (omniglot/), with manifests"
