@@ -201,7 +201,10 @@ fn every_board_profile_bundles_the_fetched_models_with_its_own_variant() {
             layout::MODELS,
             board.device.variant.embedder_file()
         );
-        assert!(bundle.contents.contains_key(&embedder), "{name}: no {embedder}");
+        assert!(
+            bundle.contents.contains_key(&embedder),
+            "{name}: no {embedder}"
+        );
     }
 }
 

@@ -612,7 +612,10 @@ fn run_export(a: ExportArgs) -> Result<()> {
         train_command: meta.command.clone(),
         data: meta.data.join(" + "),
         trainer: if meta.trainer.is_empty() {
-            format!("siamedge-models {} (commit not recorded)", env!("CARGO_PKG_VERSION"))
+            format!(
+                "siamedge-models {} (commit not recorded)",
+                env!("CARGO_PKG_VERSION")
+            )
         } else {
             meta.trainer.clone()
         },

@@ -473,7 +473,10 @@ tool = "test"
         let int8 = pruned.derived(b"int8", Vec::new(), "q".into(), "quantize".into());
         assert_eq!(int8.transform.tool, "test\nprune\nquantize");
         assert_eq!(int8.sha256, crate::model::sha256_hex(b"int8"));
-        assert!(pruned.attempt_thresholds.is_empty(), "the parent's attempt thresholds are kept");
+        assert!(
+            pruned.attempt_thresholds.is_empty(),
+            "the parent's attempt thresholds are kept"
+        );
         assert_eq!(Manifest::parse(&int8.to_toml()).unwrap(), int8);
     }
 
