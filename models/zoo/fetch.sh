@@ -53,11 +53,24 @@ else
   cargo build --manifest-path "$here/../../Cargo.toml" -p siamedge-quantize
   quantize=(cargo run --quiet --manifest-path "$here/../../Cargo.toml" -p siamedge-quantize --)
 fi
+# manifest_sha256 TOML: the sha256 a manifest was made for.
+manifest_sha256() {
+  sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "$1"
+}
+# install_manifest TOML DEST_DIR: copies the manifest into DEST_DIR, keeping
+# a different one already there as .bak (it may hold recalibrated thresholds).
+install_manifest() {
+  local kept="$2/$(basename "$1")"
+  if [ -f "$kept" ] && ! cmp -s "$1" "$kept"; then
+    cp "$kept" "$kept.bak"
+  fi
+  cp "$1" "$kept"
+}
 for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do
   extra=()
   [ "$model" = pnet ] && extra=(--symbolic-spatial w,h)
   "${quantize[@]}" import "$out/$model.tflite" "$onnx/$model.onnx" "${extra[@]}" >/dev/null
-  want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "$here/$model.toml")
+  want=$(manifest_sha256 "$here/$model.toml")
   got=$(sha256sum "$onnx/$model.onnx" | cut -d' ' -f1)
   if [ "$want" != "$got" ]; then
     echo "fetch.sh: the import of $model gives sha256 $got, but models/zoo/$model.toml was made for $want." >&2
@@ -65,10 +78,7 @@ for model in pnet rnet onet MobileFaceNet FaceAntiSpoofing; do
     echo "  (and, for MobileFaceNet, recalibrate its thresholds: see README)." >&2
     exit 1
   fi
-  if [ -f "$onnx/$model.toml" ] && ! cmp -s "$here/$model.toml" "$onnx/$model.toml"; then
-    cp "$onnx/$model.toml" "$onnx/$model.toml.bak"
-  fi
-  cp "$here/$model.toml" "$onnx/$model.toml"
+  install_manifest "$here/$model.toml" "$onnx"
 done
 # Models kept in the repository, each checked against its manifest's sha256:
 # NanoTrack, and the encoders trained and quantized here (issue 21): the face
@@ -79,14 +89,11 @@ shipped() {
   local prefix=$1 dest=$2 f want got
   mkdir -p "$dest"
   for f in "$here"/$prefix*.onnx; do
-    want=$(sed -n 's/^sha256 = "\([0-9a-f]*\)"$/\1/p' "${f%.onnx}.toml")
+    want=$(manifest_sha256 "${f%.onnx}.toml")
     got=$(sha256sum "$f" | cut -d' ' -f1)
     [ "$want" = "$got" ] || { echo "fetch.sh: models/zoo/${f#"$here/"} has sha256 $got, its manifest says $want" >&2; exit 1; }
-    local kept="$dest/$(basename "${f%.onnx}").toml"
-    if [ -f "$kept" ] && ! cmp -s "${f%.onnx}.toml" "$kept"; then
-      cp "$kept" "$kept.bak"
-    fi
-    cp "$f" "${f%.onnx}.toml" "$dest/"
+    cp "$f" "$dest/"
+    install_manifest "${f%.onnx}.toml" "$dest"
   done
 }
 shipped nanotrack/ "$onnx/nanotrack"
